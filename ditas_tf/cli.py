@@ -1,0 +1,256 @@
+"""The ``ditas`` command group and the ``ditas-train`` command (thin over the library).
+
+Errors caused by bad input print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+import click
+
+from ditas_tf.errors import DitasError, InputError
+
+log = logging.getLogger("ditas_tf")
+
+EXIT_BAD_INPUT = 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "3")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def user_errors(fn):
+    """Turn DitasError (bad input) into a one-line message and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DitasError as exc:
+            _fail(str(exc).splitlines()[0])
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.UsageError as exc:
+            exc.exit_code = EXIT_BAD_INPUT
+            raise
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.version_option(package_name="ditas-tf")
+def main(verbose: bool):
+    """DITAS: hide an image in speech audio and reveal it (TensorFlow / Keras 3)."""
+    _setup_logging(verbose)
+
+
+TRAIN_EXAMPLE = """
+\b
+Example (the shipped CPU model, on the repository's shared data):
+  ditas-train --config cpu --model-dir runs/default \\
+    --images ../shared/data/images/train --audio ../shared/data/audio/LJSpeech-1.1 \\
+    --val-images ../shared/data/images/test --val-audio ../shared/data/audio/LJSpeech-1.1 \\
+    --set data.ljspeech_train_prefixes=[LJ001] --steps 20000
+Run the same command again to resume from the last checkpoint.
+"""
+
+
+def _train_options(fn):
+    opts = [
+        click.option(
+            "--config", "configs", multiple=True, help="Preset (paper, cpu, cpu_quiet, smoke) or YAML file; repeatable."
+        ),
+        click.option("--set", "overrides", multiple=True, help="Override section.key=value; repeatable."),
+        click.option(
+            "--model-dir",
+            required=True,
+            type=click.Path(file_okay=False),
+            help="Run folder (checkpoints, config.yaml, summaries).",
+        ),
+        click.option("--images", multiple=True, help="Training image root (VOC or folder); repeatable."),
+        click.option("--audio", multiple=True, help="Training audio root (LJ Speech, TIMIT or folder); repeatable."),
+        click.option("--val-images", multiple=True, help="Validation image root; repeatable."),
+        click.option("--val-audio", multiple=True, help="Validation audio root; repeatable."),
+        click.option("--steps", type=int, default=None, help="Train until this global step."),
+        click.option("--strategy", type=click.Choice(["auto", "one_device", "mirrored", "multi_worker"]), default=None),
+        click.option("--no-progress", is_flag=True, help="No progress bar."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _train(configs, overrides, model_dir, images, audio, val_images, val_audio, steps, strategy, no_progress):
+    from ditas_tf.config import load_config
+    from ditas_tf.trainer import run_training
+
+    cfg = None
+    sets = list(overrides)
+    for key, values in (
+        ("data.train_images", images),
+        ("data.train_audio", audio),
+        ("data.val_images", val_images),
+        ("data.val_audio", val_audio),
+    ):
+        if values:
+            sets.append(f"{key}={list(values)!r}")
+    if strategy:
+        sets.append(f"train.strategy={strategy}")
+    if steps is not None and steps <= 0:
+        raise click.BadParameter("must be positive", param_hint="--steps")
+    has_config = os.path.isfile(os.path.join(model_dir, "config.yaml"))
+    if configs or sets or not has_config:
+        cfg = load_config(configs or ["cpu"], sets)
+    run_training(cfg, model_dir, steps=steps, progress=not no_progress)
+
+
+@main.command("train", epilog=TRAIN_EXAMPLE)
+@_train_options
+@user_errors
+def train_cmd(**kwargs):
+    """Train a DITAS model or baseline (same as ditas-train)."""
+    _train(**kwargs)
+
+
+@click.command("ditas-train", epilog=TRAIN_EXAMPLE)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@_train_options
+@user_errors
+def train_main(verbose, **kwargs):
+    """Train a DITAS model or baseline with a custom loop under tf.distribute."""
+    _setup_logging(verbose)
+    _train(**kwargs)
+
+
+# ------------------------------------------------------------ hide / reveal
+
+
+def _load_steg(model: str):
+    """Load a model (after the inputs were checked, so a typo costs no TensorFlow import)."""
+    from ditas_tf.stego import resolve_model_dir
+
+    resolve_model_dir(model)
+    _quiet_tf_import()
+    from ditas_tf.stego import Steganographer
+
+    return Steganographer.load(model)
+
+
+def _quiet_tf_import() -> None:
+    """Import TensorFlow with its C++ start-up chatter on fd 2 silenced."""
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            except Exception:
+                os.dup2(saved, 2)
+                raise
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@main.command("hide")
+@click.argument("secret_image", type=click.Path())
+@click.argument("cover_audio", type=click.Path())
+@click.option("-o", "--output", "output", required=True, type=click.Path(), help="Container WAV to write.")
+@click.option("--key", default=None, help="Secret key: positions and order of the subsequences.")
+@click.option(
+    "--model", default="default", show_default=True, help="Shipped model name (default, quiet) or model folder."
+)
+@click.option("--stages", type=int, default=None, help="Hide with the first K stages (default: all).")
+@click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
+@user_errors
+def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32):
+    """Hide SECRET_IMAGE in COVER_AUDIO and write the container WAV."""
+    if stages is not None and stages < 1:
+        raise InputError(f"--stages must be at least 1, got {stages}")
+    from ditas_tf.audio import read_audio, write_audio
+    from ditas_tf.images import load_image
+    from ditas_tf.stego import check_paths
+
+    check_paths([secret_image, cover_audio], output)
+    secret = load_image(secret_image)
+    cover, rate = read_audio(cover_audio)
+    steg = _load_steg(model)
+    res = steg.hide_array(secret, cover, rate, key=key, stages=stages)
+    write_audio(output, res.container, rate, float32=float32)
+    w, h = res.size
+    click.echo(
+        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s), {len(res.slots)} subsequences) "
+        f"in {output}: SNR {res.snr_db:.1f} dB in the subsequences, {res.snr_db_file:.1f} dB over the file"
+    )
+    if res.reveal_hint:
+        click.echo(f"reveal with: ditas reveal {output} -o revealed.png {res.reveal_hint}")
+
+
+@main.command("reveal")
+@click.argument("container_audio", type=click.Path())
+@click.option("-o", "--output", "output", required=True, type=click.Path(), help="PNG to write.")
+@click.option("--key", default=None, help="The key used to hide.")
+@click.option("--size", default=None, help="WxH of the hidden image (default: one tile, 64x64).")
+@click.option(
+    "--model", default="default", show_default=True, help="Shipped model name (default, quiet) or model folder."
+)
+@click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
+@user_errors
+def reveal_cmd(container_audio, output, key, size, model, stages):
+    """Reveal the image hidden in CONTAINER_AUDIO and write it as PNG."""
+    from ditas_tf.stego import parse_size
+
+    wh = parse_size(size)
+    if stages is not None and stages < 1:
+        raise InputError(f"--stages must be at least 1, got {stages}")
+    from ditas_tf.audio import read_audio
+    from ditas_tf.images import save_png
+    from ditas_tf.stego import check_paths
+
+    check_paths([container_audio], output)
+    data, rate = read_audio(container_audio)
+    steg = _load_steg(model)
+    image = steg.reveal_array(data, rate, key=key, size=wh, stages=stages)
+    save_png(output, image)
+    click.echo(f"revealed {image.shape[1]}x{image.shape[0]} image to {output}")
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", default="ditas-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--model", default="default", show_default=True)
+@user_errors
+def demo_cmd(out_dir, model):
+    """Hide the bundled sample image in the bundled speech clip, reveal it, print metrics."""
+    _quiet_tf_import()
+    from ditas_tf.demo import run_demo
+
+    report = run_demo(out_dir, model)
+    for k, v in report.items():
+        click.echo(f"{k}: {v}")

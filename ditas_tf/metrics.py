@@ -1,0 +1,96 @@
+"""Metrics on tensors and numpy arrays.
+
+* container MSE (audio in [-1, 1]) and SNR in dB,
+  10 log10(sum cover^2 / sum (container - cover)^2);
+* PSNR, SSIM and MS-SSIM of [0, 1] images;
+* wide-band PESQ (16 kHz) of container against cover.
+
+MS-SSIM on 64x64: tf.image.ssim_multiscale's default (five scales, 11-pixel
+window) needs images of at least 161 pixels. We use three scales with weights
+(0.0448, 0.2856, 0.3001) renormalised to sum to one, and a 7-pixel Gaussian
+window (sigma 1.5): the coarsest scale is then 16x16, larger than the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001)
+MS_SSIM_FILTER = 7
+SSIM_FILTER = 11
+
+
+def _np(x):
+    return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+
+
+def container_mse(cover, container, axis=-1):
+    """Mean squared error between cover and container audio."""
+    cover, container = tf.convert_to_tensor(cover, tf.float32), tf.convert_to_tensor(container, tf.float32)
+    return tf.reduce_mean(tf.square(container - cover), axis=axis)
+
+
+def snr_db(cover, container, axis=-1):
+    """Container SNR in dB: 10 log10(sum cover^2 / sum (container - cover)^2)."""
+    cover, container = tf.convert_to_tensor(cover, tf.float32), tf.convert_to_tensor(container, tf.float32)
+    sig = tf.reduce_sum(tf.square(cover), axis=axis)
+    noise = tf.reduce_sum(tf.square(container - cover), axis=axis)
+    return 10.0 * tf.math.log((sig + 1e-20) / (noise + 1e-20)) / tf.math.log(10.0)
+
+
+def psnr(a, b):
+    """PSNR in dB of [0, 1] images (clipped to [0, 1]), per image."""
+    a = tf.clip_by_value(tf.convert_to_tensor(a, tf.float32), 0.0, 1.0)
+    b = tf.clip_by_value(tf.convert_to_tensor(b, tf.float32), 0.0, 1.0)
+    return tf.image.psnr(a, b, max_val=1.0)
+
+
+def ssim(a, b):
+    """SSIM of [0, 1] RGB images (11-pixel Gaussian window, sigma 1.5), per image."""
+    a = tf.clip_by_value(tf.convert_to_tensor(a, tf.float32), 0.0, 1.0)
+    b = tf.clip_by_value(tf.convert_to_tensor(b, tf.float32), 0.0, 1.0)
+    return tf.image.ssim(a, b, max_val=1.0, filter_size=SSIM_FILTER)
+
+
+def ms_ssim(a, b):
+    """MS-SSIM with three scales and a 7-pixel window (fits 64x64), per image."""
+    a = tf.clip_by_value(tf.convert_to_tensor(a, tf.float32), 0.0, 1.0)
+    b = tf.clip_by_value(tf.convert_to_tensor(b, tf.float32), 0.0, 1.0)
+    w = np.asarray(MS_SSIM_WEIGHTS, np.float32)
+    return tf.image.ssim_multiscale(a, b, max_val=1.0, power_factors=tuple(w / w.sum()), filter_size=MS_SSIM_FILTER)
+
+
+def pesq_wb(cover: np.ndarray, container: np.ndarray, rate: int = 16000) -> float:
+    """Wide-band PESQ (MOS-LQO, 1.04 .. 4.64) of container against cover.
+
+    Returns NaN when PESQ cannot score the pair (for example no speech found).
+    """
+    from pesq import pesq
+    from pesq.cypesq import PesqError
+
+    try:
+        return float(pesq(rate, np.asarray(cover, np.float32), np.asarray(container, np.float32), "wb"))
+    except (PesqError, ValueError):
+        return float("nan")
+
+
+def image_metrics(secret, revealed) -> dict:
+    """PSNR, SSIM and MS-SSIM per image as numpy arrays."""
+    return {
+        "psnr": _np(psnr(secret, revealed)),
+        "ssim": _np(ssim(secret, revealed)),
+        "ms_ssim": _np(ms_ssim(secret, revealed)),
+    }
+
+
+def audio_metrics(cover, container, with_pesq: bool = False, rate: int = 16000) -> dict:
+    """Container MSE, SNR (and PESQ) per example as numpy arrays."""
+    out = {
+        "container_mse": _np(container_mse(cover, container)),
+        "snr_db": _np(snr_db(cover, container)),
+    }
+    if with_pesq:
+        cover, container = _np(cover), _np(container)
+        out["pesq"] = np.array([pesq_wb(c, x, rate) for c, x in zip(cover, container)], np.float64)
+    return out

@@ -1,0 +1,457 @@
+"""The DITAS networks (every variant) and the Deep-Steg and Kreuk baselines.
+
+Everything is a Keras functional model with named layers:
+
+* ``hiding_stage_i`` (H_i): [residual S_i, cover block T_i (, previous hiding
+  features)] -> (modification or container block, features).
+* ``revealing_stage_i`` (R_i): [container block T~_i (, previous revealing
+  features)] -> (revealed residual R_i, features).
+* :func:`build_ditas` assembles the stages as in equations (1)-(3) of the paper:
+  S_1 = S_0, S_i = S_0 - C_{i-1}, C_i = sum_{j<=i} R_j.
+
+Connections between stages (the paper's Fig. 3 is not in our copy; this is
+what we implement): in ``M-E`` hiding stage i also receives the last body
+features of hiding stage i-1, concatenated with its own head features and
+mixed by a 1x1 ``bridge`` convolution; ``M-D`` does the same for revealing
+stages; ``M-ED`` does both; ``S`` uses one hiding and one revealing
+sub-network for every stage; ``M`` has independent stages.
+
+The residual block (Fig. 2) is conv3x3 - ReLU - conv3x3 plus the identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from ditas_tf.config import ModelConfig
+from ditas_tf.layers import (
+    BlockISTFT,
+    BlockLowPass,
+    BlockNormalize,
+    BlockSTFT,
+    BlocksToCover,
+    CoverToBlocks,
+    DepthToSpace,
+    FixedSNRResidual,
+    QuantizationNoise,
+    SpaceToDepth,
+    StackStages,
+    TakeChannel,
+)
+
+DITAS_VARIANTS = ("M", "M-E", "M-D", "M-ED", "S")
+BASELINES = ("deep-steg", "kreuk")
+
+
+def residual_block(x, width: int, name: str):
+    """conv3x3 - ReLU - conv3x3 + identity (Fig. 2)."""
+    y = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"{name}_conv1")(x)
+    y = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+def _body(x, prev, cfg: ModelConfig, name: str):
+    """Head conv, optional bridge from the previous stage, residual blocks."""
+    x = layers.Conv2D(cfg.width, 3, padding="same", activation="relu", name=f"{name}_head")(x)
+    if prev is not None:
+        x = layers.Concatenate(name=f"{name}_join")([x, prev])
+        x = layers.Conv2D(cfg.width, 1, activation="relu", name=f"{name}_bridge")(x)
+    for k in range(cfg.res_blocks):
+        x = residual_block(x, cfg.width, f"{name}_res{k + 1}")
+    return x
+
+
+def build_hiding_stage(cfg: ModelConfig, name: str, connected: bool) -> keras.Model:
+    """H_i: residual image + cover block (+ previous features) -> (block, features).
+
+    The block output is the container itself (``hiding_output=container``) or
+    a modification that the assembly adds to the cover.
+    """
+    n, b = cfg.image_size, cfg.space_to_depth
+    residual = keras.Input((n, n, 3), name="residual")
+    cover = keras.Input((n, n, 1), name="cover_block")
+    inputs = [residual, cover]
+    x = layers.Concatenate(name="concat")([residual, cover])
+    x = SpaceToDepth(b, name="space_to_depth")(x)
+    prev = None
+    if connected:
+        prev = keras.Input((n // b, n // b, cfg.width), name="previous_features")
+        inputs.append(prev)
+    feats = _body(x, prev, cfg, "body")
+    out = layers.Conv2D(b * b, 3, padding="same", name="tail")(feats)
+    out = DepthToSpace(b, name="depth_to_space")(out)
+    return keras.Model(inputs, [out, feats], name=name)
+
+
+def build_revealing_stage(cfg: ModelConfig, name: str, connected: bool) -> keras.Model:
+    """R_i: container block (+ previous features) -> (revealed residual R_i, features)."""
+    n, b = cfg.image_size, cfg.space_to_depth
+    container = keras.Input((n, n, 1), name="container_block")
+    inputs = [container]
+    x = SpaceToDepth(b, name="space_to_depth")(container)
+    prev = None
+    if connected:
+        prev = keras.Input((n // b, n // b, cfg.width), name="previous_features")
+        inputs.append(prev)
+    feats = _body(x, prev, cfg, "body")
+    out = layers.Conv2D(3 * b * b, 3, padding="same", name="tail")(feats)
+    out = DepthToSpace(b, name="depth_to_space")(out)
+    return keras.Model(inputs, [out, feats], name=name)
+
+
+@dataclasses.dataclass
+class StageNetworks:
+    """The sub-networks of a DITAS model (shared objects for variant S)."""
+
+    cfg: ModelConfig
+    hiding: list
+    revealing: list
+
+    @property
+    def hiding_connected(self) -> bool:
+        return self.cfg.variant in ("M-E", "M-ED")
+
+    @property
+    def revealing_connected(self) -> bool:
+        return self.cfg.variant in ("M-D", "M-ED")
+
+
+def build_stage_networks(cfg: ModelConfig) -> StageNetworks:
+    """Create H_1..H_t and R_1..R_t for a DITAS variant."""
+    if cfg.variant == "S":
+        h = build_hiding_stage(cfg, "hiding_stage_shared", False)
+        r = build_revealing_stage(cfg, "revealing_stage_shared", False)
+        return StageNetworks(cfg, [h] * cfg.stages, [r] * cfg.stages)
+    he = cfg.variant in ("M-E", "M-ED")
+    rd = cfg.variant in ("M-D", "M-ED")
+    hiding = [build_hiding_stage(cfg, f"hiding_stage_{i + 1}", he and i > 0) for i in range(cfg.stages)]
+    revealing = [build_revealing_stage(cfg, f"revealing_stage_{i + 1}", rd and i > 0) for i in range(cfg.stages)]
+    return StageNetworks(cfg, hiding, revealing)
+
+
+class _Domain:
+    """Moves a waveform block into the network's domain and back."""
+
+    def __init__(self, cfg: ModelConfig, suffix: str):
+        self.cfg = cfg
+        self.suffix = suffix
+        self.stft = cfg.domain == "stft"
+
+    def forward(self, block, i: int, role: str):
+        """Waveform block -> (network input, state needed by ``inverse``)."""
+        if not self.stft:
+            return block, None
+        c = self.cfg
+        logmag, spec = BlockSTFT(c.image_size, c.stft_frame_length, c.stft_frame_step, name=f"{role}_stft_{i}")(block)
+        return logmag, spec
+
+    def inverse(self, net_block, state, i: int):
+        if not self.stft:
+            return net_block
+        c = self.cfg
+        return BlockISTFT(c.image_size, c.stft_frame_length, c.stft_frame_step, name=f"istft_{i}")([net_block, state])
+
+
+def _make_container(cfg: ModelConfig, cover_net, out, i: int):
+    """Combine the cover (network domain) and H_i's output into the container."""
+    if cfg.hiding_output == "container":
+        return out
+    if cfg.lowpass_hz > 0 and cfg.domain == "raw":
+        out = BlockLowPass(cfg.lowpass_hz, cfg.sample_rate, name=f"lowpass_{i}")(out)
+    if cfg.hiding_output == "residual" or cfg.domain == "stft":
+        # In the STFT domain the modification is added to the log-magnitude.
+        return layers.Add(name=f"add_modification_{i}")([cover_net, out])
+    return FixedSNRResidual(cfg.target_snr_db, name=f"fixed_snr_{i}")([cover_net, out])
+
+
+def _normalizes(cfg: ModelConfig, hiding: bool) -> bool:
+    """Whether a network sees its audio block divided by the block's RMS.
+
+    The revealer may always be normalised; a hiding network only when its
+    output is rescaled anyway (``residual_fixed_snr``), since the other modes
+    need the cover's absolute level.
+    """
+    if not cfg.normalize_audio or cfg.domain != "raw":
+        return False
+    return not hiding or cfg.hiding_output == "residual_fixed_snr"
+
+
+def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
+    domain = _Domain(cfg, role)
+    x, _ = domain.forward(block, i, role)
+    if _normalizes(cfg, hiding=False):
+        x = BlockNormalize(name=f"{role}_normalize_{i}")(x)
+    return x
+
+
+def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool, role: str):
+    """Shared graph of eqs. (1)-(3) over the first ``stages`` stages."""
+    cfg = nets.cfg
+    blocks = CoverToBlocks(stages, cfg.image_size, name=f"{role}_cover_to_blocks")(cover)
+    domain = _Domain(cfg, role)
+    containers, residuals, outputs, cumulative = [], [], [], []
+    h_prev = r_prev = None
+    c_prev = None
+    for i in range(stages):
+        s_i = secret if c_prev is None else layers.Subtract(name=f"residual_{i + 1}")([secret, c_prev])
+        t_net, state = domain.forward(blocks[i], i + 1, role)
+        h_in = t_net
+        if _normalizes(cfg, hiding=True):
+            h_in = BlockNormalize(name=f"{role}_hide_normalize_{i + 1}")(t_net)
+        h_args = [s_i, h_in] + ([h_prev] if (nets.hiding_connected and i > 0) else [])
+        out, h_prev = nets.hiding[i](h_args)
+        container_net = _make_container(cfg, t_net, out, i + 1)
+        container = domain.inverse(container_net, state, i + 1)
+        containers.append(container)
+        noisy = QuantizationNoise(noise, name=f"quantization_noise_{i + 1}")(container)
+        r_in = _reveal_input(cfg, noisy, i + 1, f"{role}_reveal")
+        r_args = [r_in] + ([r_prev] if (nets.revealing_connected and i > 0) else [])
+        r_i, r_prev = nets.revealing[i](r_args)
+        c_i = r_i if c_prev is None else layers.Add(name=f"cumulative_{i + 1}")([c_prev, r_i])
+        residuals.append(s_i)
+        outputs.append(r_i)
+        cumulative.append(c_i)
+        c_prev = c_i
+    container_audio = BlocksToCover(name="container_audio")(containers)
+    return container_audio, residuals, outputs, cumulative
+
+
+def _outputs(container_audio, residuals, outputs, cumulative):
+    return {
+        "container_audio": container_audio,
+        "residuals": StackStages(name="residuals")(residuals),
+        "stage_outputs": StackStages(name="stage_outputs")(outputs),
+        "revealed_stages": StackStages(name="revealed_stages")(cumulative),
+        "revealed_image": layers.Identity(name="revealed_image")(cumulative[-1]),
+    }
+
+
+def _inputs(cfg: ModelConfig, stages: int):
+    n = cfg.image_size
+    secret = keras.Input((n, n, 3), name="secret_image")
+    cover = keras.Input((stages * n * n,), name="cover_audio")
+    return secret, cover
+
+
+class DitasSystem:
+    """A trainable steganography system with its hider and revealer views.
+
+    ``training_model`` maps {secret_image, cover_audio} to a dict with
+    container_audio, residuals (S_i), stage_outputs (R_i), revealed_stages
+    (C_i) and revealed_image (C_t). ``hider(k)`` and ``revealer(k)`` share its
+    weights and use the first k stages.
+    """
+
+    def __init__(self, cfg: ModelConfig, quantization_noise: bool = True):
+        self.cfg = cfg
+        self.is_baseline = cfg.variant in BASELINES
+        if self.is_baseline:
+            self._nets = _build_baseline_nets(cfg)
+        else:
+            self._nets = build_stage_networks(cfg)
+        self.training_model = self._assemble(cfg.stages, quantization_noise)
+        self._hiders: dict = {}
+        self._revealers: dict = {}
+
+    @property
+    def stages(self) -> int:
+        return self.cfg.stages
+
+    @property
+    def sub_networks(self) -> list:
+        """Unique sub-networks, in stage order."""
+        if self.is_baseline:
+            return list(self._nets.values())
+        seen, out = set(), []
+        for m in self._nets.hiding + self._nets.revealing:
+            if id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        return out
+
+    def _check_k(self, k):
+        k = self.stages if k is None else int(k)
+        if not 1 <= k <= self.stages:
+            raise ValueError(f"stages must be in 1..{self.stages}, got {k}")
+        if self.is_baseline and k != self.stages:
+            raise ValueError(f"{self.cfg.variant} has a single stage over all {self.stages} subsequences")
+        return k
+
+    def _assemble(self, stages: int, noise: bool) -> keras.Model:
+        secret, cover = _inputs(self.cfg, stages)
+        if self.is_baseline:
+            outs = _baseline_forward(self.cfg, self._nets, secret, cover, noise, "train")
+        else:
+            outs = _ditas_forward(self._nets, secret, cover, stages, noise, "train")
+        return keras.Model(
+            {"secret_image": secret, "cover_audio": cover},
+            _outputs(*outs),
+            name=f"ditas_{self.cfg.variant.lower().replace('-', '_')}",
+        )
+
+    def hider(self, k: int | None = None) -> keras.Model:
+        """{secret_image, cover_audio [k*w*h]} -> container_audio, using stages 1..k."""
+        k = self._check_k(k)
+        if k not in self._hiders:
+            secret, cover = _inputs(self.cfg, k)
+            if self.is_baseline:
+                outs = _baseline_forward(self.cfg, self._nets, secret, cover, False, "hide")
+            else:
+                outs = _ditas_forward(self._nets, secret, cover, k, False, "hide")
+            self._hiders[k] = keras.Model(
+                {"secret_image": secret, "cover_audio": cover},
+                {"container_audio": outs[0]},
+                name=f"hider_{k}",
+            )
+        return self._hiders[k]
+
+    def revealer(self, k: int | None = None) -> keras.Model:
+        """container_audio [k*w*h] -> {revealed_image, revealed_stages}, stages 1..k."""
+        k = self._check_k(k)
+        if k not in self._revealers:
+            n = self.cfg.image_size
+            container = keras.Input((k * n * n,), name="container_audio")
+            if self.is_baseline:
+                cumulative = [_baseline_reveal(self.cfg, self._nets, container, "reveal")]
+            else:
+                cumulative = _ditas_reveal(self._nets, container, k)
+            self._revealers[k] = keras.Model(
+                container,
+                {
+                    "revealed_image": layers.Identity(name="revealed_image")(cumulative[-1]),
+                    "revealed_stages": StackStages(name="revealed_stages")(cumulative),
+                },
+                name=f"revealer_{k}",
+            )
+        return self._revealers[k]
+
+    def build(self):
+        """Create all weights (functional models are built on construction)."""
+        return self
+
+    def save_weights(self, path: str) -> None:
+        """Save the training model's weights (``.weights.h5``)."""
+        self.training_model.save_weights(path)
+
+    def load_weights(self, path: str) -> None:
+        """Load weights saved by :meth:`save_weights`."""
+        self.training_model.load_weights(path)
+
+
+def _ditas_reveal(nets: StageNetworks, container, k: int):
+    cfg = nets.cfg
+    blocks = CoverToBlocks(k, cfg.image_size, name="reveal_cover_to_blocks")(container)
+    cumulative, r_prev, c_prev = [], None, None
+    for i in range(k):
+        r_in = _reveal_input(cfg, blocks[i], i + 1, "reveal")
+        r_args = [r_in] + ([r_prev] if (nets.revealing_connected and i > 0) else [])
+        r_i, r_prev = nets.revealing[i](r_args)
+        c_prev = r_i if c_prev is None else layers.Add(name=f"cumulative_{i + 1}")([c_prev, r_i])
+        cumulative.append(c_prev)
+    return cumulative
+
+
+# --------------------------------------------------------------------------
+# Baselines: Deep-Steg (raw) and Kreuk et al. (STFT log-magnitude).
+# Both stack the t subsequences as t channels of one w x h tensor and hide the
+# whole secret image with one preparation, one hiding and one revealing network.
+# --------------------------------------------------------------------------
+
+
+def _conv_net(inputs, x, cfg: ModelConfig, out_channels: int, name: str) -> keras.Model:
+    b = cfg.space_to_depth
+    x = SpaceToDepth(b, name="space_to_depth")(x)
+    x = _body(x, None, cfg, "body")
+    out = layers.Conv2D(out_channels * b * b, 3, padding="same", name="tail")(x)
+    out = DepthToSpace(b, name="depth_to_space")(out)
+    return keras.Model(inputs, out, name=name)
+
+
+def _build_baseline_nets(cfg: ModelConfig) -> dict:
+    n, t = cfg.image_size, cfg.stages
+    secret = keras.Input((n, n, 3), name="secret_image")
+    prep = _conv_net(secret, secret, cfg, 3, "preparation_network")
+    prepared = keras.Input((n, n, 3), name="prepared_secret")
+    cover = keras.Input((n, n, t), name="cover_stack")
+    joined = layers.Concatenate(name="concat")([prepared, cover])
+    hide = _conv_net([prepared, cover], joined, cfg, t, "hiding_network")
+    container = keras.Input((n, n, t), name="container_stack")
+    reveal = _conv_net(container, container, cfg, 3, "revealing_network")
+    return {"preparation": prep, "hiding": hide, "revealing": reveal}
+
+
+def _stack_blocks(cfg: ModelConfig, cover, role: str):
+    """[B, t*w*h] -> (network input stack [B, h, w, t], per-block domain tensors, STFT states)."""
+    blocks = CoverToBlocks(cfg.stages, cfg.image_size, name=f"{role}_cover_to_blocks")(cover)
+    domain = _Domain(cfg, role)
+    nets, bases, states = [], [], []
+    for i, blk in enumerate(blocks):
+        x, st = domain.forward(blk, i + 1, role)
+        bases.append(x)
+        if _normalizes(cfg, hiding=role == "train" or role == "hide"):
+            x = BlockNormalize(name=f"{role}_normalize_{i + 1}")(x)
+        nets.append(x)
+        states.append(st)
+    stack = layers.Concatenate(name=f"{role}_stack")(nets) if len(nets) > 1 else nets[0]
+    return stack, bases, states
+
+
+def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, role: str):
+    stack, bases, states = _stack_blocks(cfg, cover, role)
+    prepared = nets["preparation"](secret)
+    out = nets["hiding"]([prepared, stack])
+    domain = _Domain(cfg, role)
+    containers = []
+    for i in range(cfg.stages):
+        o_i = TakeChannel(i, name=f"{role}_take_{i + 1}")(out)
+        c_net = _make_container(cfg, bases[i], o_i, i + 1)
+        containers.append(domain.inverse(c_net, states[i], i + 1))
+    container_audio = BlocksToCover(name="container_audio")(containers)
+    noisy = QuantizationNoise(noise, name="quantization_noise")(container_audio)
+    revealed = _baseline_reveal(cfg, nets, noisy, f"{role}_reveal")
+    return container_audio, [secret], [revealed], [revealed]
+
+
+def _baseline_reveal(cfg: ModelConfig, nets: dict, container, role: str):
+    stack, _, _ = _stack_blocks(cfg, container, role)
+    return nets["revealing"](stack)
+
+
+def build_system(cfg: ModelConfig, quantization_noise: bool = True) -> DitasSystem:
+    """Build any variant or baseline from its config."""
+    return DitasSystem(cfg, quantization_noise=quantization_noise)
+
+
+def count_params(system: DitasSystem) -> dict:
+    """Trainable parameters of the hiding side and the revealing side."""
+    hider = system.hider()
+    revealer = system.revealer()
+    return {
+        "total": int(sum(int(tf.size(w)) for w in system.training_model.trainable_weights)),
+        "hiding": int(sum(int(tf.size(w)) for w in hider.trainable_weights)),
+        "revealing": int(sum(int(tf.size(w)) for w in revealer.trainable_weights)),
+    }
+
+
+def count_flops(model: keras.Model) -> int:
+    """Float operations of one forward pass for one example (TF profiler count)."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    specs = tf.nest.map_structure(lambda t: tf.TensorSpec([1, *t.shape[1:]], tf.float32), model.inputs)
+    fn = tf.function(lambda *args: model(list(args) if len(args) > 1 else args[0]))
+    if isinstance(model.input, dict):
+        names = list(model.input.keys())
+        fn = tf.function(lambda *args: model(dict(zip(names, args))))
+        specs = [tf.TensorSpec([1, *model.input[k].shape[1:]], tf.float32) for k in names]
+    concrete = fn.get_concrete_function(*specs)
+    frozen = convert_variables_to_constants_v2(concrete)
+    opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    info = tf.compat.v1.profiler.profile(graph=frozen.graph, options=opts)
+    return int(info.total_float_ops)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Train (or resume) the shipped models on ../shared/data and install their weights
+# as package data (ditas_tf/models/<name>/).
+#
+#   scripts/train_default.sh [default|quiet|both] [STEPS]
+#
+# default: the `cpu` preset (container SNR 10 dB); quiet: `cpu_quiet` (22 dB).
+# Secrets: images/train (BSDS200, T91, VOC samples); covers: LJ001-* clips.
+# Validation: images/test/set5 with LJ002-00* clips (neither is in docs/RESULTS.md's
+# image sets). Runs resume from checkpoints/<name>/, which is committed, so every
+# run continues where the last one stopped. Run it in the background:
+#   nohup scripts/train_default.sh both 20000 > train.log 2>&1 &
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+data=${DITAS_DATA:-$here/../shared/data}
+which=${1:-both}
+steps=${2:-20000}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+
+train_one() {
+  local name=$1 preset=$2
+  local dir=$here/checkpoints/$name
+  ditas-train --config "$preset" --model-dir "$dir" --no-progress \
+    --images "$data/images/train" \
+    --audio "$data/audio/LJSpeech-1.1" \
+    --val-images "$data/images/test/set5" \
+    --val-audio "$data/audio/LJSpeech-1.1" \
+    --set 'data.ljspeech_train_prefixes=[LJ001]' \
+    --set 'data.ljspeech_val_prefixes=[LJ002-00]' \
+    --steps "$steps"
+  install_weights "$name"
+}
+
+install_weights() {
+  local name=$1
+  local dir=$here/checkpoints/$name dest=$here/ditas_tf/models/$name
+  mkdir -p "$dest"
+  cp "$dir/config.yaml" "$dest/config.yaml.tmp" && mv "$dest/config.yaml.tmp" "$dest/config.yaml"
+  cp "$dir/model.weights.h5" "$dest/.tmp.weights.h5" && mv "$dest/.tmp.weights.h5" "$dest/model.weights.h5"
+  echo "installed $dir -> $dest"
+}
+
+case "$which" in
+  default) train_one default cpu ;;
+  quiet) train_one quiet cpu_quiet ;;
+  both)
+    train_one default cpu &
+    p1=$!
+    train_one quiet cpu_quiet &
+    p2=$!
+    wait $p1 && wait $p2 ;;
+  install) install_weights default; install_weights quiet ;;
+  *) echo "usage: $0 [default|quiet|both|install] [STEPS]" >&2; exit 2 ;;
+esac

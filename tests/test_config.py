@@ -1,0 +1,56 @@
+import pytest
+
+from ditas_tf.config import PRESETS, load_config, read_config, save_config
+from ditas_tf.errors import ConfigError
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_load_and_validate(preset):
+    cfg = load_config([preset])
+    assert cfg.model.stages >= 1
+    assert len(cfg.lambdas()) == cfg.model.stages
+
+
+def test_paper_preset_matches_paper():
+    cfg = load_config(["paper"])
+    m, t = cfg.model, cfg.train
+    assert (m.stages, m.image_size, m.width, m.space_to_depth) == (5, 64, 64, 1)
+    assert m.hiding_output == "container" and m.domain == "raw"
+    assert t.batch_size == 16 and t.learning_rate == pytest.approx(1e-4)
+    assert t.lr_decay_factor == 3.0 and cfg.lambdas() == [0.8] * 5
+    # 200 epochs and a decay every 20 epochs: the ratio is 10.
+    assert t.steps == 10 * t.lr_decay_steps
+
+
+def test_overrides_and_types():
+    cfg = load_config(["smoke"], ["model.width=12", "train.lambdas=[0.5, 0.7]", "train.clip_norm=2"])
+    assert cfg.model.width == 12
+    assert cfg.lambdas() == [0.5, 0.7]
+    assert cfg.train.clip_norm == 2.0
+
+
+def test_unknown_key_names_valid_keys():
+    with pytest.raises(ConfigError) as e:
+        load_config(["smoke"], ["model.widht=3"])
+    msg = str(e.value)
+    assert "model.widht" in msg and "width" in msg and "res_blocks" in msg
+
+
+def test_bad_values_are_named():
+    with pytest.raises(ConfigError, match="model.variant"):
+        load_config(["smoke"], ["model.variant=Z"])
+    with pytest.raises(ConfigError, match="model.width"):
+        load_config(["smoke"], ["model.width=abc"])
+    with pytest.raises(ConfigError, match="train.lambdas"):
+        load_config(["smoke"], ["train.lambdas=[1,2,3]"])
+    with pytest.raises(ConfigError, match="neither a preset"):
+        load_config(["no_such_preset"])
+    with pytest.raises(ConfigError, match="unknown section"):
+        load_config(["smoke"], ["modle.width=3"])
+
+
+def test_save_and_read_roundtrip(tmp_path):
+    cfg = load_config(["cpu"], ["train.steps=123"])
+    path = tmp_path / "config.yaml"
+    save_config(cfg, str(path))
+    assert read_config(str(path)) == cfg

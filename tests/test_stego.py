@@ -1,0 +1,211 @@
+"""Hide and reveal real files with the shipped model, and every bad-input case."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+from conftest import IMAGES
+from PIL import Image
+
+from ditas_tf.cli import main
+from ditas_tf.demo import sample_paths
+from ditas_tf.images import load_image
+from ditas_tf.metrics import psnr
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE, COVER = sample_paths()
+
+
+@pytest.fixture(scope="module")
+def steg():
+    from ditas_tf.stego import Steganographer
+
+    return Steganographer.load("default")
+
+
+def _psnr(a, b):
+    return float(psnr(np.asarray(a, np.float32)[None], np.asarray(b, np.float32)[None])[0])
+
+
+def _run(args):
+    return CliRunner().invoke(main, args)
+
+
+def test_hide_reveal_cli_roundtrip_with_key(tmp_path):
+    out, rev, bad = tmp_path / "c.wav", tmp_path / "r.png", tmp_path / "w.png"
+    cover_bytes = open(COVER, "rb").read()
+    r = _run(["hide", IMAGE, COVER, "-o", str(out), "--key", "correct horse"])
+    assert r.exit_code == 0, r.output
+    assert open(COVER, "rb").read() == cover_bytes  # input untouched
+    info_in, info_out = sf.info(COVER), sf.info(str(out))
+    assert (info_out.samplerate, info_out.channels, info_out.frames) == (
+        info_in.samplerate,
+        info_in.channels,
+        info_in.frames,
+    )
+    assert info_out.subtype == "PCM_16"
+    r = _run(["reveal", str(out), "-o", str(rev), "--key", "correct horse"])
+    assert r.exit_code == 0, r.output
+    r = _run(["reveal", str(out), "-o", str(bad), "--key", "wrong key"])
+    assert r.exit_code == 0, r.output
+    secret = load_image(IMAGE) / 255.0
+    good_psnr = _psnr(secret, load_image(str(rev)) / 255.0)
+    wrong_psnr = _psnr(secret, load_image(str(bad)) / 255.0)
+    # A wrong key reads other subsequences: noise, far below the right key.
+    assert wrong_psnr < 12.0
+    assert good_psnr > wrong_psnr + 8.0
+
+
+def test_stereo_48k_float_cover_and_size(tmp_path, steg):
+    # A 48 kHz stereo cover; a 100x70 image (2x2 tiles) revealed at its size.
+    x16, rate = sf.read(COVER, dtype="float32")
+    from ditas_tf.audio import resample
+
+    x48 = resample(x16, rate, 48000)
+    stereo = np.stack([x48, 0.5 * x48], axis=1)
+    cover = tmp_path / "stereo.flac"
+    sf.write(cover, np.concatenate([stereo, stereo, stereo]), 48000)
+    img = np.asarray(Image.open(os.path.join(IMAGES, "test", "set14", "baboon.png")).convert("RGB").resize((100, 70)))
+    Image.fromarray(img).save(tmp_path / "s.png")
+    out = tmp_path / "c.wav"
+    r = _run(["hide", str(tmp_path / "s.png"), str(cover), "-o", str(out), "--float"])
+    assert r.exit_code == 0, r.output
+    assert "--size 100x70" in r.output
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "FLOAT")
+    data, _ = sf.read(str(out))
+    assert np.abs(data).max() < 1.0
+    revealed = steg.reveal_array(data.astype(np.float32), 48000, size=(100, 70))
+    assert revealed.shape == (70, 100, 3)
+    assert _psnr(img / 255.0, revealed) > 12.0
+
+
+def test_python_api_paths_and_stages(tmp_path, steg):
+    out = tmp_path / "c.wav"
+    res = steg.hide(IMAGE, COVER, str(out), key="k")
+    assert len(res.slots) == steg.cfg.model.stages
+    secret = load_image(IMAGE) / 255.0
+    stages = []
+    data, rate = sf.read(str(out), dtype="float32")
+    all_c = steg.reveal_array(data, rate, key="k", all_stages=True)
+    assert all_c.shape[0] == steg.cfg.model.stages
+    for k in range(1, steg.cfg.model.stages + 1):
+        stages.append(_psnr(secret, steg.reveal_array(data, rate, key="k", stages=k)))
+    # Revealing from the first k stages is C_k.
+    np.testing.assert_allclose(stages[-1], _psnr(secret, all_c[-1]), atol=1e-4)
+    np.testing.assert_allclose(stages[0], _psnr(secret, all_c[0]), atol=1e-4)
+
+
+def test_clipping_is_prevented_not_wrapped(tmp_path, steg):
+    x, rate = sf.read(COVER, dtype="float32")
+    loud = (0.9999 * np.tanh(20 * x)).astype(np.float32)  # near full scale everywhere
+    img = load_image(IMAGE)
+    res = steg.hide_array(img, loud, rate)
+    assert np.abs(res.container).max() <= 32767 / 32768
+    assert res.gain < 1.0
+
+
+def test_demo_writes_three_files(tmp_path):
+    r = _run(["demo", "--out", str(tmp_path / "demo")])
+    assert r.exit_code == 0, r.output
+    for name in ("secret.png", "container.wav", "revealed.png"):
+        assert (tmp_path / "demo" / name).is_file()
+    assert "revealed_psnr_db" in r.output and "pesq_wb" in r.output
+
+
+# ------------------------------------------------------------- bad input
+
+
+def _bad_inputs(tmp):
+    trunc_png = tmp / "trunc.png"
+    trunc_png.write_bytes(open(IMAGE, "rb").read()[:200])
+    trunc_wav = tmp / "trunc.wav"
+    trunc_wav.write_bytes(open(COVER, "rb").read()[:40])
+    corrupt_wav = tmp / "corrupt.wav"
+    corrupt_wav.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 4)
+    empty_wav = tmp / "empty.wav"
+    sf.write(empty_wav, np.zeros(0, np.float32), 16000)
+    silent = tmp / "silent.wav"
+    sf.write(silent, np.zeros(16000 * 5, np.float32), 16000)
+    short = tmp / "short.wav"
+    x, rate = sf.read(COVER)
+    sf.write(short, x[: rate // 2], rate)
+    text = tmp / "notes.txt"
+    text.write_text("hello")
+    not_model = tmp / "not_a_model"
+    not_model.mkdir()
+    good = tmp / "good.wav"
+    shutil.copy(COVER, good)
+    o = str(tmp / "out.wav")
+    p = str(tmp / "out.png")
+    return [
+        (["hide", str(tmp / "missing.png"), COVER, "-o", o], "file not found"),
+        (["hide", str(tmp), COVER, "-o", o], "got a directory"),
+        (["hide", str(text), COVER, "-o", o], "not a readable image"),
+        (["hide", IMAGE, str(text), "-o", o], "not a readable audio file"),
+        (["hide", str(trunc_png), COVER, "-o", o], "not a readable image"),
+        (["hide", IMAGE, str(trunc_wav), "-o", o], "not a readable audio file"),
+        (["hide", IMAGE, str(corrupt_wav), "-o", o], "not a readable audio file"),
+        (["hide", IMAGE, str(empty_wav), "-o", o], "no samples"),
+        (["hide", IMAGE, str(silent), "-o", o], "cover is silent"),
+        (["hide", IMAGE, str(short), "-o", o], "cover too short: needs 1.28 s"),
+        (["reveal", str(good), "-o", p, "--size", "0x0"], "out of range"),
+        (["reveal", str(good), "-o", p, "--size", "100000x100000"], "out of range"),
+        (["reveal", str(good), "-o", p, "--size", "big"], "must look like WxH"),
+        (["hide", IMAGE, COVER, "-o", o, "--stages", "0"], "--stages must be at least 1"),
+        (["reveal", str(good), "-o", p, "--stages", "9"], "--stages must be in 1..5"),
+        (["hide", IMAGE, str(good), "-o", str(good)], "same as an input"),
+        (["hide", IMAGE, COVER, "-o", str(tmp / "no" / "dir" / "x.wav")], "output folder does not exist"),
+        (["reveal", str(good), "-o", p, "--model", str(not_model)], "not a ditas model folder"),
+        (["reveal", str(good), "-o", p, "--model", "nonexistent_name"], "neither a shipped model"),
+    ]
+
+
+def test_every_bad_input_gets_one_line_exit_2_and_no_output(tmp_path):
+    cases = _bad_inputs(tmp_path)
+    before = {f: open(tmp_path / f, "rb").read() for f in os.listdir(tmp_path) if (tmp_path / f).is_file()}
+    for args, message in cases:
+        r = _run(args)
+        assert r.exit_code == 2, (args, r.output)
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, r.output)
+        assert message in lines[0], (args, lines[0])
+        assert not (tmp_path / "out.wav").exists() and not (tmp_path / "out.png").exists(), args
+    after = {f: open(tmp_path / f, "rb").read() for f in before}
+    assert after == before  # no input modified
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
+
+
+def test_unwritable_output_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o500)
+    try:
+        # As root, permission bits do not stop writes; /proc refuses new files for everyone.
+        target = str(ro / "x.wav") if not os.access(ro, os.W_OK) else "/proc/ditas_x.wav"
+        r = _run(["hide", IMAGE, COVER, "-o", target])
+        assert r.exit_code == 2, r.output
+        assert len(r.output.strip().splitlines()) == 1
+        assert "not writable" in r.output or "cannot write" in r.output
+        assert not os.path.exists(target)
+    finally:
+        os.chmod(ro, 0o700)
+
+
+def test_cli_error_is_one_line_on_stderr_without_traceback(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    r = subprocess.run(
+        [sys.executable, "-m", "ditas_tf", "hide", IMAGE, COVER[:-4] + "_missing.wav", "-o", str(tmp_path / "x.wav")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [f"error: file not found: {COVER[:-4]}_missing.wav"]
+    assert r.stdout == ""
