@@ -254,3 +254,66 @@ def demo_cmd(out_dir, model):
     report = run_demo(out_dir, model)
     for k, v in report.items():
         click.echo(f"{k}: {v}")
+
+
+@main.command("export")
+@click.option("--model", default="default", show_default=True, help="Shipped model name or model/run folder.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Export folder.")
+@click.option("--version", "version", type=int, default=1, show_default=True, help="TF Serving model version.")
+@click.option(
+    "--images", multiple=True, help="Images for calibration/verification (default: the model's training images)."
+)
+@click.option(
+    "--audio", multiple=True, help="Audio for calibration/verification (default: the model's training audio)."
+)
+@user_errors
+def export_cmd(model, out_dir, version, images, audio):
+    """Write a SavedModel (TF Serving layout) and verified TFLite revealers."""
+    from ditas_tf.stego import resolve_model_dir
+
+    resolve_model_dir(model)
+    _quiet_tf_import()
+    from ditas_tf.export_lib import export
+
+    meta = export(model, out_dir, version=version, images=images or None, audio=audio or None)
+    for setting, r in meta["verification"]["tflite"].items():
+        click.echo(
+            f"{setting}: {r['bytes']} bytes, PSNR loss {r['psnr_loss_db']:.4f} dB (limit {r['max_psnr_loss_db']})"
+        )
+    click.echo(f"wrote {out_dir}")
+
+
+@main.command("eval")
+@click.option(
+    "--model", "models", multiple=True, required=True, help="Shipped model name or model/run folder; repeatable."
+)
+@click.option("--images", multiple=True, required=True, help="Image set folder; repeatable.")
+@click.option("--audio", multiple=True, required=True, help="Audio set root (LJ Speech, TIMIT, folder); repeatable.")
+@click.option("--audio-select", multiple=True, help="LJ Speech clip-id prefixes or id-list files (e.g. LJ002).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
+@click.option("--no-wav", is_flag=True, help="Skip the 16-bit WAV write/read before revealing.")
+@click.option("--max-images", type=int, default=None, help="At most this many images per set.")
+@user_errors
+def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images):
+    """Evaluate models on image sets x audio sets: metrics.json, table.md, figures."""
+    _quiet_tf_import()
+    from ditas_tf.evaluate import evaluate
+
+    report = evaluate(
+        list(models),
+        list(images),
+        list(audio),
+        out_dir,
+        stages=stages,
+        wav=not no_wav,
+        audio_select=list(audio_select),
+        max_images=max_images,
+    )
+    for name, m in report["models"].items():
+        o = m["overall"]
+        click.echo(
+            f"{name}: PSNR {o['psnr']:.2f} dB, SSIM {o['ssim']:.4f}, MS-SSIM {o['ms_ssim']:.4f}, "
+            f"SNR {o['snr_db']:.2f} dB, PESQ {o['pesq']:.3f}, container MSE {o['container_mse']:.3E}"
+        )
+    click.echo(f"wrote {out_dir}/metrics.json, table.md and figures")

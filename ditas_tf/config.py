@@ -139,6 +139,8 @@ class TrainConfig:
       best_metric: validation metric whose best value is kept apart.
       max_to_keep: checkpoints kept.
       strategy: ``auto``, ``one_device``, ``mirrored`` or ``multi_worker``.
+      init_weights: a ``.weights.h5`` file to start from when the run folder
+        has no checkpoint yet (warm start; the optimizer starts fresh).
     """
 
     batch_size: int = 16
@@ -158,6 +160,7 @@ class TrainConfig:
     best_metric: str = "psnr"
     max_to_keep: int = 3
     strategy: str = "auto"
+    init_weights: str = ""
 
 
 @dataclasses.dataclass
@@ -267,7 +270,7 @@ def _positive(key: str, value: int, upper: int) -> None:
         raise ConfigError(f"{key} must be an integer in 1..{upper}, got {value!r}")
 
 
-PRESETS = ("paper", "cpu", "cpu_quiet", "smoke")
+PRESETS = ("paper", "cpu", "cpu_quiet", "repro", "smoke")
 
 
 def preset_path(name: str):

@@ -295,10 +295,14 @@ def image_dataset(files: list, size: int, seed: int, cache: str, shuffle_buffer:
     def crop(img):
         shape = tf.shape(img)
         short = tf.minimum(shape[0], shape[1])
-        # Upscale images smaller than the crop so that every image can be used.
-        scale = tf.maximum(1.0, tf.cast(size, tf.float32) / tf.cast(short, tf.float32))
-        new = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32)
-        img = tf.image.resize(tf.cast(img, tf.float32), new, antialias=True)
+
+        def upscale():
+            # Images smaller than the crop are enlarged so that every image can be used.
+            scale = tf.cast(size, tf.float32) / tf.cast(short, tf.float32)
+            new = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32)
+            return tf.image.resize(tf.cast(img, tf.float32), new, antialias=True)
+
+        img = tf.cond(short < size, upscale, lambda: tf.cast(img, tf.float32))
         img = tf.image.random_crop(img, [size, size, 3], seed=seed)
         img = tf.image.random_flip_left_right(img, seed=seed)
         img = tf.image.random_flip_up_down(img, seed=seed + 1)
@@ -335,13 +339,15 @@ def audio_dataset(
 
     def pick(clip):
         n = tf.shape(clip)[0]
+        # Block energies of every candidate from one cumulative sum, then one slice.
+        cs = tf.concat([[0.0], tf.cumsum(tf.square(clip))], axis=0)
         starts = tf.random.uniform([tries], 0, n - window + 1, dtype=tf.int32, seed=seed)
-        idx = starts[:, None] + tf.range(window)[None, :]
-        wins = tf.gather(clip, idx)  # [tries, window]
-        power = tf.reduce_mean(tf.square(tf.reshape(wins, [tries, stages, block])), axis=-1)
+        edges = starts[:, None] + block * tf.range(stages + 1)[None, :]
+        sums = tf.gather(cs, edges)
+        power = (sums[:, 1:] - sums[:, :-1]) / float(block)
         ok = tf.reduce_all(power >= floor, axis=-1)
         first = tf.argmax(tf.cast(ok, tf.int32))
-        return wins[first], tf.reduce_any(ok)
+        return tf.slice(clip, [starts[first]], [window]), tf.reduce_any(ok)
 
     def usable(window, ok):
         return ok

@@ -183,6 +183,10 @@ def _normalizes(cfg: ModelConfig, hiding: bool) -> bool:
 def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
     domain = _Domain(cfg, role)
     x, _ = domain.forward(block, i, role)
+    if cfg.lowpass_hz > 0 and cfg.domain == "raw" and cfg.hiding_output != "container":
+        # The modification lives below lowpass_hz: the cover above it is only noise to
+        # the revealer, and this makes the result independent of the resampler used.
+        x = BlockLowPass(cfg.lowpass_hz, cfg.sample_rate, name=f"{role}_lowpass_{i}")(x)
     if _normalizes(cfg, hiding=False):
         x = BlockNormalize(name=f"{role}_normalize_{i}")(x)
     return x

@@ -242,24 +242,35 @@ class Steganographer:
         n = self.tile
         w, h = size or (n, n)
         rows, cols = self._grid(w, h)
+        windows, _ = self.container_windows(container, rate, rows * cols, key=key, stages=k)
+        stages_out = self.reveal_windows(windows, k)  # [tiles, k, n, n, 3]
+        full = stages_out.reshape(rows, cols, k, n, n, 3).transpose(2, 0, 3, 1, 4, 5).reshape(k, rows * n, cols * n, 3)
+        full = full[:, :h, :w]
+        return full if all_stages else full[-1]
+
+    def container_windows(self, container: np.ndarray, rate: int, tiles: int, key=None, stages=None):
+        """The receiver's view: [tiles, k*w*h] samples at 16 kHz and the slots they came from."""
+        k = self._stages(stages)
         c2d = container[:, None] if container.ndim == 1 else container
         mid16 = resample(to_mono(c2d), rate, self.rate)
-        needed = rows * cols * k
+        needed = tiles * k
         floor = self.cfg.data.energy_floor_db
         slots = choose_slots(mid16, self.block, needed, floor, key)
         if slots is None:
             have = len(eligible_slots(mid16, self.block, floor))
             raise self._needed_error(needed, have, "container")
         b = self.block
-        windows = np.stack([gather(mid16, slots[i * k : (i + 1) * k], b) for i in range(rows * cols)])
+        windows = np.stack([gather(mid16, slots[i * k : (i + 1) * k], b) for i in range(tiles)])
+        return windows, slots
+
+    def reveal_windows(self, windows: np.ndarray, stages: int | None = None) -> np.ndarray:
+        """Cumulative revealed images C_1..C_k [N, k, h, w, 3] (clipped to [0, 1])."""
+        k = self._stages(stages)
         revealer = self.system.revealer(k)
         out = []
         for i in range(0, len(windows), 64):
             out.append(np.asarray(revealer(windows[i : i + 64], training=False)["revealed_stages"]))
-        stages_out = np.clip(np.concatenate(out), 0.0, 1.0)  # [tiles, k, n, n, 3]
-        full = stages_out.reshape(rows, cols, k, n, n, 3).transpose(2, 0, 3, 1, 4, 5).reshape(k, rows * n, cols * n, 3)
-        full = full[:, :h, :w]
-        return full if all_stages else full[-1]
+        return np.clip(np.concatenate(out), 0.0, 1.0)
 
     # ---------------------------------------------------------------- paths
 

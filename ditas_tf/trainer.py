@@ -155,6 +155,13 @@ class Trainer:
             with self.strategy.scope():
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
             log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
+        elif self.cfg.train.init_weights:
+            path = self.cfg.train.init_weights
+            if not os.path.isfile(path):
+                raise ConfigError(f"train.init_weights: file not found: {path}")
+            with self.strategy.scope():
+                self.system.load_weights(path)
+            log.info("warm start from %s", path)
         return int(self.step.numpy())
 
     def save(self) -> str:

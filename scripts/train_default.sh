@@ -8,7 +8,9 @@
 # Secrets: images/train (BSDS200, T91, VOC samples); covers: LJ001-* clips.
 # Validation: images/test/set5 with LJ002-00* clips (neither is in docs/RESULTS.md's
 # image sets). Runs resume from checkpoints/<name>/, which is committed, so every
-# run continues where the last one stopped. Run it in the background:
+# run continues where the last one stopped. DITAS_TRAIN_EXTRA adds ditas-train options
+# (for example "--set train.init_weights=old.weights.h5" for a warm start of a new run).
+# Run it in the background:
 #   nohup scripts/train_default.sh both 20000 > train.log 2>&1 &
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +29,7 @@ train_one() {
     --val-audio "$data/audio/LJSpeech-1.1" \
     --set 'data.ljspeech_train_prefixes=[LJ001]' \
     --set 'data.ljspeech_val_prefixes=[LJ002-00]' \
-    --steps "$steps"
+    --steps "$steps" ${DITAS_TRAIN_EXTRA:-}
   install_weights "$name"
 }
 

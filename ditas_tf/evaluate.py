@@ -1,0 +1,286 @@
+"""``ditas eval``: models x image sets x audio sets, through real 16-bit WAV files.
+
+Protocol (recorded in every metrics.json):
+* secrets: every image of each image set, in sorted order, by
+  :data:`ditas_tf.images.EVAL_PROTOCOL`;
+* covers: the clips of each audio set in sorted order; image i of a set is
+  hidden in clip i modulo the number of clips, with the product's default
+  (unkeyed) positions, by the same code as ``ditas hide``;
+* each container is written as a 16-bit PCM WAV and read back before it is
+  revealed (``--no-wav`` turns this off);
+* container MSE and SNR are measured on the 16 kHz mid signal over the
+  subsequences that carry the image; PESQ (wide-band) over the whole clip at
+  16 kHz; PSNR / SSIM / MS-SSIM on the revealed tile, for every C_i.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from ditas_tf import data as data_lib
+from ditas_tf.audio import read_audio, resample, to_mono, write_audio
+from ditas_tf.errors import InputError
+from ditas_tf.fileio import atomic_path, atomic_write_text
+from ditas_tf.images import EVAL_PROTOCOL
+from ditas_tf.metrics import image_metrics, pesq_wb
+from ditas_tf.positions import gather
+
+log = logging.getLogger(__name__)
+
+AUDIO_KEYS = ("container_mse", "snr_db", "pesq")
+IMAGE_KEYS = ("psnr", "ssim", "ms_ssim")
+
+
+def _label(model: str) -> str:
+    return os.path.basename(os.path.normpath(model)) if os.path.isdir(model) else model
+
+
+def _nanmean(values) -> float:
+    arr = np.asarray([v for v in values if v is not None], np.float64)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else float("nan")
+
+
+def evaluate_pair(
+    steg, tile: np.ndarray, cover: np.ndarray, rate: int, stages: int, wav: bool, tmpdir: str, lost: bool
+):
+    """Hide one tile in one clip, (write/read 16-bit WAV), reveal; metrics per stage."""
+    res = steg.hide_array(tile, cover, rate, stages=stages)
+    container = res.container
+    if wav:
+        path = os.path.join(tmpdir, "container.wav")
+        write_audio(path, container, rate)
+        container, _ = read_audio(path)
+    windows, slots = steg.container_windows(container, rate, 1, stages=stages)
+    revealed = steg.reveal_windows(windows, stages)[0]  # [k, n, n, 3]
+    img = image_metrics(np.repeat(tile[None], len(revealed), 0), revealed)
+    cover16 = resample(to_mono(cover[:, None] if cover.ndim == 1 else cover), rate, steg.rate)
+    cont16 = resample(to_mono(container), rate, steg.rate)
+    c_sub = gather(cover16, slots, steg.block).astype(np.float64)
+    x_sub = gather(cont16, slots, steg.block).astype(np.float64)
+    mse = float(np.mean((x_sub - c_sub) ** 2))
+    snr = 10 * math.log10(np.sum(c_sub**2) / max(np.sum((x_sub - c_sub) ** 2), 1e-20))
+    out = {
+        "container_mse": mse,
+        "snr_db": snr,
+        "pesq": pesq_wb(cover16, cont16[: len(cover16)], steg.rate),
+        "stages": {f"C{i + 1}": {k: float(img[k][i]) for k in IMAGE_KEYS} for i in range(len(revealed))},
+    }
+    out.update(out["stages"][f"C{len(revealed)}"])
+    if lost:
+        out["lost_subsequence"] = _loss_of_subsequence(steg, tile, windows[0], c_sub.astype(np.float32), stages)
+    return out, {"revealed": revealed, "cover16": cover16, "container16": cont16, "window": c_sub.astype(np.float32)}
+
+
+def _loss_of_subsequence(steg, tile, window, cover_window, stages):
+    """PSNR when subsequence j is zeroed or replaced by the original cover."""
+    b = steg.block
+    k = len(window) // b
+    variants = []
+    for j in range(k):
+        z = window.copy()
+        z[j * b : (j + 1) * b] = 0.0
+        r = window.copy()
+        r[j * b : (j + 1) * b] = cover_window[j * b : (j + 1) * b]
+        variants += [z, r]
+    out = steg.reveal_windows(np.stack(variants), stages)[:, -1]
+    p = image_metrics(np.repeat(tile[None], len(out), 0), out)["psnr"]
+    return {f"S{j + 1}": {"zeroed": float(p[2 * j]), "cover": float(p[2 * j + 1])} for j in range(k)}
+
+
+def evaluate(
+    models,
+    image_dirs,
+    audio_dirs,
+    out_dir: str,
+    stages: int | None = None,
+    wav: bool = True,
+    audio_select=None,
+    max_images: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Evaluate models on image sets x audio sets; write metrics.json, table.md, figures."""
+    from tqdm import tqdm
+
+    from ditas_tf.stego import Steganographer
+
+    if not models:
+        raise InputError("give at least one --model")
+    os.makedirs(out_dir, exist_ok=True)
+    image_sets = {}
+    for d in image_dirs:
+        files = data_lib.list_images([d])[: max_images or None]
+        image_sets[_label(d)] = files
+    audio_sets = {}
+    for d in audio_dirs:
+        files = data_lib.list_audio([d], audio_select or None)
+        clips = []
+        for f in files:
+            try:
+                clips.append((f, *read_audio(f)))
+            except InputError as exc:
+                data_lib.SKIPPED.skip(f, str(exc))
+        if not clips:
+            raise InputError(f"no readable audio in {d}")
+        is_lj = os.path.isfile(os.path.join(d, "metadata.csv"))
+        audio_sets[f"{_label(d)}:{'+'.join(audio_select)}" if (audio_select and is_lj) else _label(d)] = clips
+    report = {
+        "protocol": {
+            "image_protocol": EVAL_PROTOCOL,
+            "pairing": "image i of a set in clip i mod (number of clips), sorted file order, no key",
+            "wav_roundtrip_16bit": wav,
+            "audio_metrics": "container MSE/SNR on the 16 kHz mid signal over the carrying subsequences; "
+            "wide-band PESQ over the whole clip",
+            "image_sets": {k: len(v) for k, v in image_sets.items()},
+            "audio_sets": {k: len(v) for k, v in audio_sets.items()},
+        },
+        "models": {},
+    }
+    examples = {}
+    total = len(models) * sum(len(v) for v in image_sets.values()) * len(audio_sets)
+    bar = tqdm(total=total, disable=not progress, unit="pair")
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in models:
+            steg = Steganographer.load(model)
+            k = steg._stages(stages)
+            name = _label(model)
+            groups = {}
+            for iname, ifiles in image_sets.items():
+                tiles, kept = data_lib.eval_images(ifiles, steg.tile)
+                for aname, clips in audio_sets.items():
+                    rows = []
+                    for i, (tile, path) in enumerate(zip(tiles, kept)):
+                        cpath, cover, rate = clips[i % len(clips)]
+                        m, ex = evaluate_pair(steg, tile, cover, rate, k, wav, tmp, lost=i < 8)
+                        rows.append(
+                            {
+                                "image": os.path.relpath(path, os.path.dirname(path) + "/.."),
+                                "cover": os.path.basename(cpath),
+                                **m,
+                            }
+                        )
+                        if i == 0:
+                            examples[(name, iname, aname)] = (tile, ex, steg)
+                        bar.update(1)
+                    groups[f"{iname} x {aname}"] = {"mean": _means(rows, k), "images": rows}
+            report["models"][name] = {
+                "model": model,
+                "stages": k,
+                "config": steg.cfg.to_dict()["model"],
+                "groups": groups,
+                "overall": _means([r for g in groups.values() for r in g["images"]], k),
+            }
+    bar.close()
+    atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(report, indent=1) + "\n")
+    atomic_write_text(os.path.join(out_dir, "table.md"), markdown_table(report))
+    _figures(report, examples, out_dir)
+    return report
+
+
+def _means(rows, k) -> dict:
+    out = {key: _nanmean(r[key] for r in rows) for key in AUDIO_KEYS + IMAGE_KEYS}
+    out["per_stage"] = {
+        f"C{i + 1}": {key: _nanmean(r["stages"][f"C{i + 1}"][key] for r in rows) for key in IMAGE_KEYS}
+        for i in range(k)
+    }
+    lost = [r["lost_subsequence"] for r in rows if "lost_subsequence" in r]
+    if lost:
+        out["lost_subsequence_psnr"] = {
+            s: {m: _nanmean(x[s][m] for x in lost) for m in ("zeroed", "cover")} for s in lost[0]
+        }
+    out["count"] = len(rows)
+    return out
+
+
+def markdown_table(report: dict) -> str:
+    """Table 1 layout (container MSE; revealed PSNR / SSIM / MS-SSIM) plus SNR and PESQ."""
+    groups = list(next(iter(report["models"].values()))["groups"])
+    lines = []
+    for g in groups:
+        lines.append(f"### {g}\n")
+        lines.append("| Method | Container MSE | SNR (dB) | PESQ | PSNR (dB) | SSIM | MS-SSIM |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for name, m in report["models"].items():
+            x = m["groups"][g]["mean"]
+            lines.append(
+                f"| {name} | {x['container_mse']:.4E} | {x['snr_db']:.2f} | {x['pesq']:.3f} | "
+                f"{x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _figures(report, examples, out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def save(fig, name):
+        with atomic_path(os.path.join(out_dir, name), ".png") as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(fig)
+
+    # Fig. 4: metrics against the number of stages.
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, m in report["models"].items():
+        ps = m["overall"]["per_stage"]
+        xs = list(range(1, len(ps) + 1))
+        axes[0].plot(xs, [ps[f"C{i}"]["psnr"] for i in xs], marker="o", label=name)
+        axes[1].plot(xs, [ps[f"C{i}"]["ssim"] for i in xs], marker="o", label=name)
+    axes[0].set(xlabel="stages revealed (i)", ylabel="PSNR of C_i (dB)")
+    axes[1].set(xlabel="stages revealed (i)", ylabel="SSIM of C_i")
+    axes[0].legend(fontsize=7)
+    save(fig, "stages.png")
+    # Loss of subsequence j.
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, m in report["models"].items():
+        lost = m["overall"].get("lost_subsequence_psnr")
+        if lost:
+            js = list(range(1, len(lost) + 1))
+            ax.plot(js, [lost[f"S{j}"]["zeroed"] for j in js], marker="o", label=f"{name}: zeroed")
+            ax.plot(js, [lost[f"S{j}"]["cover"] for j in js], marker="x", ls="--", label=f"{name}: cover")
+    ax.set(xlabel="lost subsequence j", ylabel="revealed PSNR (dB)")
+    ax.legend(fontsize=7)
+    save(fig, "lost_subsequence.png")
+    # Fig. 5 and 6 for the first example of each model.
+    for (name, iname, aname), (tile, ex, steg) in examples.items():
+        if (iname, aname) != next(iter(examples))[1:]:
+            continue
+        _intermediate(steg, tile, ex, save, plt, name)
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [3, 3, 1]})
+        for ax, sig, title in ((axes[0], ex["cover16"], "cover"), (axes[1], ex["container16"], "container")):
+            ax.specgram(sig, NFFT=512, Fs=steg.rate, noverlap=384, cmap="magma", vmin=-140, vmax=-20)
+            ax.set(title=f"{name}: {title}", xlabel="s", ylabel="Hz")
+        axes[2].imshow(np.clip(ex["revealed"][-1], 0, 1))
+        axes[2].set(title="revealed")
+        axes[2].axis("off")
+        save(fig, f"spectrograms_{name}.png")
+
+
+def _intermediate(steg, tile, ex, save, plt, name):
+    """Fig. 5: residuals S_i, stage outputs R_i and cumulative C_i for one example."""
+    system = steg.system
+    k = ex["revealed"].shape[0]
+    if system.is_baseline:
+        return
+    model = system.training_model
+    t = steg.cfg.model.stages
+    cover = np.zeros((1, t * steg.block), np.float32)
+    cover[0, : k * steg.block] = ex["window"]
+    out = model({"secret_image": tile[None], "cover_audio": cover}, training=False)
+    S, R, C = (np.asarray(out[key])[0] for key in ("residuals", "stage_outputs", "revealed_stages"))
+    fig, axes = plt.subplots(3, t, figsize=(2 * t, 6.2))
+    for i in range(t):
+        for row, (arr, lab, off) in enumerate(((S, "S", 0.5), (R, "R", 0.5), (C, "C", 0.0))):
+            img = arr[i] + (off if i or lab != "S" else 0.0)
+            axes[row, i].imshow(np.clip(img, 0, 1))
+            axes[row, i].set_title(f"{lab}_{i + 1}", fontsize=8)
+            axes[row, i].axis("off")
+    save(fig, f"intermediate_{name}.png")

@@ -1,0 +1,100 @@
+"""TFLite reveal latency (1 and 2 threads), SavedModel reveal throughput and the
+reference client's end-to-end time on a 5 s container.
+
+    python scripts/bench_tflite.py [--export export/default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def latency(path: str, threads: int, runs: int = 50) -> float:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=path, num_threads=threads)
+    run = interp.get_signature_runner("reveal")
+    shape = interp.get_signature_list()["reveal"]
+    del shape
+    x = (0.05 * np.random.default_rng(0).standard_normal((1, 5 * 4096))).astype(np.float32)
+    for _ in range(5):
+        run(container_audio=x)
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        run(container_audio=x)
+    return (time.perf_counter() - t0) / runs * 1000
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--export", default=os.path.join(HERE, "export", "default"))
+    args = p.parse_args()
+    meta = json.load(open(os.path.join(args.export, "metadata.json")))
+    for setting, r in meta["verification"]["tflite"].items():
+        path = os.path.join(args.export, r["file"])
+        l1, l2 = latency(path, 1), latency(path, 2)
+        print(
+            f"tflite {setting}: {r['bytes'] / 1e6:.2f} MB, {l1:.2f} ms/image (1 thread), {l2:.2f} ms/image (2 threads)"
+        )
+    import tensorflow as tf
+
+    sm = tf.saved_model.load(os.path.join(args.export, meta["saved_model"]["path"]))
+    fn = sm.signatures["reveal"]
+    x = tf.constant(
+        (0.05 * np.random.default_rng(0).standard_normal((64, meta["container_samples"]))).astype(np.float32)
+    )
+    for _ in range(3):
+        fn(container_audio=x)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        fn(container_audio=x)["revealed_image"].numpy()
+    print(f"SavedModel reveal: {640 / (time.perf_counter() - t0):.1f} images/s (batch 64)")
+    # Reference client, end to end, on a 5 s container written by ditas hide.
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = os.path.join(HERE, "ditas_tf", "samples", "LJ002-0105.wav")
+        x, rate = sf.read(wav)
+        five = os.path.join(tmp, "five.wav")
+        sf.write(five, x[: 5 * rate], rate)
+        cont = os.path.join(tmp, "c.wav")
+        img = os.path.join(HERE, "ditas_tf", "samples", "astronaut_64.png")
+        subprocess.run(["ditas", "hide", img, five, "-o", cont], check=True, stdout=subprocess.DEVNULL)
+        client = os.path.join(HERE, "export", "reveal_tflite.py")
+        for setting, r in meta["verification"]["tflite"].items():
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [
+                        sys.executable,
+                        client,
+                        cont,
+                        "--model",
+                        os.path.join(args.export, r["file"]),
+                        "--metadata",
+                        os.path.join(args.export, "metadata.json"),
+                        "-o",
+                        os.path.join(tmp, "r.png"),
+                    ],
+                    check=True,
+                    stderr=subprocess.DEVNULL,
+                )
+                times.append(time.perf_counter() - t0)
+            print(
+                f"reference client end-to-end, 5 s container, {setting}: min {min(times):.3f} s, mean {np.mean(times):.3f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Export: SavedModel signatures and numbers, TFLite settings, the reference client."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from ditas_tf.cli import main
+from ditas_tf.demo import sample_paths
+from ditas_tf.images import load_image
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE, COVER = sample_paths()
+SHIPPED = os.path.join(REPO, "export", "default")
+
+
+def _psnr(a, b):
+    a = np.clip(np.asarray(a, np.float64), 0, 1)
+    b = np.clip(np.asarray(b, np.float64), 0, 1)
+    return 10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, data_root):
+    """A fresh export of the shipped default model, with fewer verification examples."""
+    out = tmp_path_factory.mktemp("exp") / "default"
+    from ditas_tf.export_lib import export
+
+    meta = export("default", str(out), version=3)
+    return str(out), meta
+
+
+def test_saved_model_signatures_and_numbers(exported):
+    out, meta = exported
+    sm = os.path.join(out, "saved_model", "ditas", "3")
+    assert os.path.isfile(os.path.join(sm, "saved_model.pb"))
+    loaded = tf.saved_model.load(sm)
+    assert {"reveal", "hide", "serving_default"} <= set(loaded.signatures)
+    reveal = loaded.signatures["serving_default"]
+    assert set(reveal.structured_outputs) == {"revealed_image", "revealed_stages"}
+    hide = loaded.signatures["hide"]
+    assert set(hide.structured_input_signature[1]) == {"cover_audio", "secret_image"}
+    # The SavedModel gives the same numbers as the Keras model it came from.
+    from ditas_tf.stego import Steganographer
+
+    steg = Steganographer.load("default")
+    rng = np.random.default_rng(0)
+    n, samples = steg.tile, steg.cfg.model.cover_samples
+    secret = rng.random((2, n, n, 3), dtype=np.float32)
+    cover = (0.05 * rng.standard_normal((2, samples))).astype(np.float32)
+    c_sm = hide(cover_audio=tf.constant(cover), secret_image=tf.constant(secret))["container_audio"].numpy()
+    c_k = steg.system.hider()({"secret_image": secret, "cover_audio": cover})["container_audio"].numpy()
+    np.testing.assert_allclose(c_sm, c_k, atol=1e-5)
+    r_sm = reveal(container_audio=tf.constant(c_k))
+    r_k = steg.system.revealer()(c_k)
+    np.testing.assert_allclose(r_sm["revealed_stages"].numpy(), r_k["revealed_stages"].numpy(), atol=1e-5)
+    assert r_sm["revealed_stages"].shape[1] == steg.cfg.model.stages
+    assert "base_path" in open(os.path.join(out, "models.config")).read()
+
+
+def test_tflite_files_verified_within_limits(exported):
+    out, meta = exported
+    ver = meta["verification"]["tflite"]
+    assert set(ver) == {"float32", "float16", "dynamic_int8", "full_int8"}
+    for setting, r in ver.items():
+        assert r["passed"] and r["psnr_loss_db"] <= r["max_psnr_loss_db"], setting
+        assert os.path.getsize(os.path.join(out, r["file"])) == r["bytes"]
+    on_disk = json.load(open(os.path.join(out, "metadata.json")))
+    assert on_disk["verification"]["tflite"]["float32"]["psnr_loss_db"] <= 0.01
+    assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == 5
+    assert on_disk["position_scheme"]["with_key"] == "hmac-sha256-fisher-yates/v1"
+    # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file.
+    from ai_edge_litert.interpreter import Interpreter
+
+    for r in ver.values():
+        interp = Interpreter(model_path=os.path.join(out, r["file"]))
+        interp.allocate_tensors()
+        ops = {d["op_name"] for d in interp._get_ops_details()}
+        assert not any(o.startswith("Flex") for o in ops), ops
+
+
+def test_reference_client_matches_ditas_reveal(tmp_path, exported):
+    out, meta = exported
+    container = tmp_path / "c.wav"
+    r = CliRunner().invoke(main, ["hide", IMAGE, COVER, "-o", str(container), "--key", "k1"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["reveal", str(container), "-o", str(tmp_path / "ref.png"), "--key", "k1"])
+    assert r.exit_code == 0, r.output
+    secret = load_image(IMAGE) / 255.0
+    ref_psnr = _psnr(secret, load_image(str(tmp_path / "ref.png")) / 255.0)
+    env = dict(os.environ)
+    for setting, res in meta["verification"]["tflite"].items():
+        png = tmp_path / f"{setting}.png"
+        code = (
+            "import sys, runpy; sys.modules['tensorflow'] = None; "
+            "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        )
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                os.path.join(REPO, "export", "reveal_tflite.py"),
+                str(container),
+                "--model",
+                os.path.join(out, res["file"]),
+                "--metadata",
+                os.path.join(out, "metadata.json"),
+                "-o",
+                str(png),
+                "--key",
+                "k1",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert p.returncode == 0, p.stderr[-2000:]
+        got = _psnr(secret, load_image(str(png)) / 255.0)
+        assert ref_psnr - got <= res["max_psnr_loss_db"] + 0.05, (setting, ref_psnr, got)
+
+
+def test_shipped_exports_match_shipped_weights():
+    meta_path = os.path.join(SHIPPED, "metadata.json")
+    assert os.path.isfile(meta_path), "export/default is regenerated by scripts/export_default.sh"
+    meta = json.load(open(meta_path))
+    from ditas_tf.export_lib import _sha256
+    from ditas_tf.stego import shipped_model_dir
+
+    assert meta["model_dir_weights_sha256"] == _sha256(os.path.join(shipped_model_dir("default"), "model.weights.h5"))
+    for r in meta["verification"]["tflite"].values():
+        assert r["passed"] and os.path.getsize(os.path.join(SHIPPED, r["file"])) == r["bytes"]
