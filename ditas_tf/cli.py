@@ -317,3 +317,49 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
             f"SNR {o['snr_db']:.2f} dB, PESQ {o['pesq']:.3f}, container MSE {o['container_mse']:.3E}"
         )
     click.echo(f"wrote {out_dir}/metrics.json, table.md and figures")
+
+
+@main.command("windows")
+@click.argument("container_audio", type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(),
+    help=".npy (for saved_model_cli) or .json (TF Serving REST body).",
+)
+@click.option("--key", default=None, help="The key used to hide.")
+@click.option("--size", default=None, help="WxH of the hidden image (default: one tile).")
+@click.option("--model", default="default", show_default=True, help="Model whose geometry and floor to use.")
+@user_errors
+def windows_cmd(container_audio, output, key, size, model):
+    """Extract the receiver's subsequences [tiles, t*w*h] for the SavedModel's reveal signature."""
+    import json
+
+    import numpy as np
+
+    from ditas_tf.audio import read_audio
+    from ditas_tf.config import read_config
+    from ditas_tf.fileio import atomic_path, atomic_write_text
+    from ditas_tf.stego import Steganographer, check_paths, parse_size, resolve_model_dir
+
+    wh = parse_size(size)
+    check_paths([container_audio], output)
+    if not output.endswith((".npy", ".json")):
+        raise InputError(f"--output must end in .npy or .json, got {output}")
+    data, rate = read_audio(container_audio)
+    # Only the geometry is needed: no TensorFlow, no weights.
+    cfg = read_config(os.path.join(resolve_model_dir(model), "config.yaml"))
+    steg = Steganographer(cfg, system=None, name=model)
+    n = cfg.model.image_size
+    w, h = wh or (n, n)
+    rows, cols = steg._grid(w, h)
+    windows, _ = steg.container_windows(data, rate, rows * cols, key=key)
+    if output.endswith(".npy"):
+        with atomic_path(output, ".npy") as tmp:
+            np.save(tmp, windows.astype(np.float32))
+    else:
+        body = {"signature_name": "reveal", "instances": [{"container_audio": w_.tolist()} for w_ in windows]}
+        atomic_write_text(output, json.dumps(body))
+    click.echo(f"wrote {windows.shape[0]} x {windows.shape[1]} samples to {output}")

@@ -93,6 +93,10 @@ class DataConfig:
       energy_floor_db: subsequences quieter than this RMS (dBFS) are avoided.
       short_clips: ``concat`` joins clips shorter than a window with the next
         ones; ``skip`` drops them.
+      random_scale: training crops are squares of a random side between the
+        tile size and the image's short side, resized to the tile (so that
+        training sees whole-image detail as the evaluation protocol does);
+        false takes plain tile-size crops as in the paper.
       shuffle_buffer: windows/images in the shuffle buffer.
       cache: ``memory``, ``none`` or a file path prefix for tf.data cache.
       seed: seed of shuffling and cropping.
@@ -110,6 +114,7 @@ class DataConfig:
     sample_rate: int = 16000
     energy_floor_db: float = -45.0
     short_clips: str = "concat"
+    random_scale: bool = False
     shuffle_buffer: int = 512
     cache: str = "memory"
     seed: int = 1234

@@ -277,8 +277,14 @@ def _cache(ds, cache: str):
     return ds
 
 
-def image_dataset(files: list, size: int, seed: int, cache: str, shuffle_buffer: int, training: bool):
-    """Random ``size`` crops with flips (training) from decoded, cached images."""
+def image_dataset(
+    files: list, size: int, seed: int, cache: str, shuffle_buffer: int, training: bool, random_scale: bool = False
+):
+    """Random ``size`` crops with flips (training) from decoded, cached images.
+
+    With ``random_scale`` the crop is a square of random side in [size, short
+    side], resized (antialiased) to ``size``.
+    """
     if not files:
         raise DataError("no image files to read")
 
@@ -303,6 +309,11 @@ def image_dataset(files: list, size: int, seed: int, cache: str, shuffle_buffer:
             return tf.image.resize(tf.cast(img, tf.float32), new, antialias=True)
 
         img = tf.cond(short < size, upscale, lambda: tf.cast(img, tf.float32))
+        if random_scale:
+            short = tf.minimum(tf.shape(img)[0], tf.shape(img)[1])
+            side = tf.random.uniform([], size, short + 1, dtype=tf.int32, seed=seed)
+            img = tf.image.random_crop(img, [side, side, 3], seed=seed)
+            img = tf.image.resize(img, [size, size], antialias=True)
         img = tf.image.random_crop(img, [size, size, 3], seed=seed)
         img = tf.image.random_flip_left_right(img, seed=seed)
         img = tf.image.random_flip_up_down(img, seed=seed + 1)
@@ -378,7 +389,9 @@ def train_dataset(cfg: Config, input_context: tf.distribute.InputContext | None 
         seed += input_context.input_pipeline_id
     images = _shard(list_images(d.train_images, d.voc_train_split), input_context)
     audio = _shard(list_audio(d.train_audio, d.ljspeech_train_prefixes, "TRAIN"), input_context)
-    img = image_dataset(images, m.image_size, seed, d.cache, d.shuffle_buffer, training=True)
+    img = image_dataset(
+        images, m.image_size, seed, d.cache, d.shuffle_buffer, training=True, random_scale=d.random_scale
+    )
     aud = audio_dataset(
         audio,
         d.sample_rate,

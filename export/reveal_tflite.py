@@ -42,16 +42,27 @@ class RevealError(Exception):
 
 
 def resample_fft(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited resampling by zero-padding / truncating the spectrum."""
+    """Band-limited resampling by zero-padding / truncating the spectrum.
+
+    The input is zero-padded to a length whose duration is a whole number of
+    output samples (and by a margin against wrap-around), so that the output
+    grid is exactly 1 / rate_out apart.
+    """
     if rate_in == rate_out:
         return x.astype(np.float32)
+    g = math.gcd(rate_in, rate_out)
+    step_in, step_out = rate_in // g, rate_out // g
     n = len(x)
-    m = int(round(n * rate_out / rate_in))
-    spec = np.fft.rfft(x.astype(np.float64))
-    keep = min(len(spec), m // 2 + 1)
-    out = np.zeros(m // 2 + 1, np.complex128)
+    n_pad = -(-(n + 2048) // step_in) * step_in
+    m_pad = n_pad // step_in * step_out
+    spec = np.fft.rfft(np.pad(x.astype(np.float64), (0, n_pad - n)))
+    keep = min(len(spec), m_pad // 2 + 1)
+    out = np.zeros(m_pad // 2 + 1, np.complex128)
     out[:keep] = spec[:keep]
-    return (np.fft.irfft(out, m) * (m / n)).astype(np.float32)
+    if keep == m_pad // 2 + 1 and m_pad % 2 == 0 and m_pad < n_pad:
+        out[-1] *= 0.5  # the new Nyquist bin holds both halves of a real signal
+    y = np.fft.irfft(out, m_pad) * (m_pad / n_pad)
+    return y[: n * rate_out // rate_in].astype(np.float32)
 
 
 def eligible_slots(audio: np.ndarray, block: int, floor_db: float) -> np.ndarray:

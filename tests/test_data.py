@@ -74,8 +74,9 @@ def _cfg(lj_tree, voc_tree, **data):
     return cfg
 
 
-def test_train_dataset_shapes_ranges_and_floor(lj_tree, voc_tree):
-    cfg = _cfg(lj_tree, voc_tree)
+@pytest.mark.parametrize("random_scale", [False, True])
+def test_train_dataset_shapes_ranges_and_floor(lj_tree, voc_tree, random_scale):
+    cfg = _cfg(lj_tree, voc_tree, random_scale=random_scale)
     ds = data_lib.train_dataset(cfg)
     m = cfg.model
     for batch in ds.take(3):

@@ -123,7 +123,7 @@ def test_reference_client_matches_ditas_reveal(tmp_path, exported):
         )
         assert p.returncode == 0, p.stderr[-2000:]
         got = _psnr(secret, load_image(str(png)) / 255.0)
-        assert ref_psnr - got <= res["max_psnr_loss_db"] + 0.05, (setting, ref_psnr, got)
+        assert ref_psnr - got <= res["max_psnr_loss_db"], (setting, ref_psnr, got)
 
 
 def test_shipped_exports_match_shipped_weights():
@@ -136,3 +136,25 @@ def test_shipped_exports_match_shipped_weights():
     assert meta["model_dir_weights_sha256"] == _sha256(os.path.join(shipped_model_dir("default"), "model.weights.h5"))
     for r in meta["verification"]["tflite"].values():
         assert r["passed"] and os.path.getsize(os.path.join(SHIPPED, r["file"])) == r["bytes"]
+
+
+def test_windows_feed_the_saved_model_like_ditas_reveal(tmp_path, exported):
+    out, _ = exported
+    container = tmp_path / "c.wav"
+    assert CliRunner().invoke(main, ["hide", IMAGE, COVER, "-o", str(container), "--key", "w"]).exit_code == 0
+    r = CliRunner().invoke(main, ["windows", str(container), "-o", str(tmp_path / "w.npy"), "--key", "w"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["windows", str(container), "-o", str(tmp_path / "body.json"), "--key", "w"])
+    assert r.exit_code == 0, r.output
+    body = json.load(open(tmp_path / "body.json"))
+    assert body["signature_name"] == "reveal" and len(body["instances"][0]["container_audio"]) == 5 * 4096
+    windows = np.load(tmp_path / "w.npy")
+    np.testing.assert_allclose(windows[0], body["instances"][0]["container_audio"], atol=1e-7)
+    sm = tf.saved_model.load(os.path.join(out, "saved_model", "ditas", "3"))
+    got = sm.signatures["reveal"](container_audio=tf.constant(windows))["revealed_image"].numpy()[0]
+    from ditas_tf.audio import read_audio
+    from ditas_tf.stego import Steganographer
+
+    data, rate = read_audio(str(container))
+    ref = Steganographer.load("default").reveal_array(data, rate, key="w")
+    np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)
