@@ -44,6 +44,7 @@ setup(
         "pillow>=10",
         "tqdm>=4.60",
         "tensorboard>=2.18",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "export": ["ai-edge-litert>=1.2"],

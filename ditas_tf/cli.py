@@ -72,8 +72,9 @@ TRAIN_EXAMPLE = """
 Example (the shipped CPU model, on the repository's shared data):
   ditas-train --config cpu --model-dir runs/default \\
     --images ../shared/data/images/train --audio ../shared/data/audio/LJSpeech-1.1 \\
-    --val-images ../shared/data/images/test --val-audio ../shared/data/audio/LJSpeech-1.1 \\
-    --set data.ljspeech_train_prefixes=[LJ001] --steps 20000
+    --val-images ../shared/data/images/test/set5 --val-audio ../shared/data/audio/LJSpeech-1.1 \\
+    --set 'data.ljspeech_train_prefixes=[LJ001]' --set 'data.ljspeech_val_prefixes=[LJ002-00]' \\
+    --steps 12000
 Run the same command again to resume from the last checkpoint.
 """
 
@@ -81,7 +82,10 @@ Run the same command again to resume from the last checkpoint.
 def _train_options(fn):
     opts = [
         click.option(
-            "--config", "configs", multiple=True, help="Preset (paper, cpu, cpu_quiet, smoke) or YAML file; repeatable."
+            "--config",
+            "configs",
+            multiple=True,
+            help="Preset (paper, cpu, cpu_quiet, repro, smoke) or YAML file; repeatable.",
         ),
         click.option("--set", "overrides", multiple=True, help="Override section.key=value; repeatable."),
         click.option(

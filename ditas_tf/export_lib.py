@@ -141,6 +141,10 @@ def export(
 
     if version < 1:
         raise InputError(f"--version must be >= 1, got {version}")
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        raise DitasError("ditas export verifies with ai-edge-litert: pip install 'ditas-tf[export]'") from None
     steg = Steganographer.load(model)
     if images:
         steg.cfg.data.train_images = list(images)

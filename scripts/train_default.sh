@@ -5,7 +5,7 @@
 #   scripts/train_default.sh [default|quiet|both] [STEPS]
 #
 # default: the `cpu` preset (container SNR 10 dB); quiet: `cpu_quiet` (22 dB).
-# Secrets: images/train (BSDS200, T91, VOC samples); covers: LJ001-* clips.
+# Secrets: BSDS200 and T91 (the VOC samples are kept for testing); covers: LJ001-* clips.
 # Validation: images/test/set5 with LJ002-00* clips (neither is in docs/RESULTS.md's
 # image sets). Runs resume from checkpoints/<name>/, which is committed, so every
 # run continues where the last one stopped. DITAS_TRAIN_EXTRA adds ditas-train options
@@ -23,7 +23,7 @@ train_one() {
   local name=$1 preset=$2
   local dir=$here/checkpoints/$name
   ditas-train --config "$preset" --model-dir "$dir" --no-progress \
-    --images "$data/images/train" \
+    --images "$data/images/train/bsd200" --images "$data/images/train/t91" \
     --audio "$data/audio/LJSpeech-1.1" \
     --val-images "$data/images/test/set5" \
     --val-audio "$data/audio/LJSpeech-1.1" \

@@ -95,7 +95,7 @@ def voc_tree(tmp_path, data_root):
 
 @pytest.fixture()
 def timit_tree(tmp_path, data_root):
-    """TIMIT layout with NIST SPHERE files (written by soundfile) from real speech."""
+    """TIMIT layout from real speech: NIST SPHERE (TRAIN) and RIFF (TEST) ``.WAV`` files."""
     import soundfile as sf
 
     from ditas_tf.audio import load_mono
@@ -110,5 +110,7 @@ def timit_tree(tmp_path, data_root):
         d = root / split / dr / spk
         d.mkdir(parents=True)
         pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
-        sf.write(d / f"{utt}.WAV", pcm, 16000, format="NIST", subtype="PCM_16")
+        # TRAIN as in the LDC release (NIST SPHERE); TEST as the RIFF variant of redistributions.
+        fmt = "NIST" if split == "TRAIN" else "WAV"
+        sf.write(d / f"{utt}.WAV", pcm, 16000, format=fmt, subtype="PCM_16")
     return str(root)

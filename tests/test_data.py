@@ -43,7 +43,8 @@ def test_timit_nist_sphere(timit_tree):
     train = data_lib.list_audio([timit_tree], None, "TRAIN")
     test = data_lib.list_audio([timit_tree], None, "TEST")
     assert len(train) == 1 and len(test) == 1
-    assert sf.info(train[0]).format == "NIST"
+    assert sf.info(train[0]).format == "NIST" and sf.info(test[0]).format == "WAV"
+    assert load_mono(test[0], 16000).size > 16000
     x = load_mono(train[0], 16000)
     assert x.dtype == np.float32 and x.ndim == 1 and np.abs(x).max() <= 1.0
     ref = load_mono(os.path.join(os.path.dirname(LJ), "timit", "LDC93S1.wav"), 16000)
