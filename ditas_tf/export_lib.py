@@ -150,6 +150,11 @@ def export(
         steg.cfg.data.train_images = list(images)
     if audio:
         steg.cfg.data.train_audio = list(audio)
+    missing = [p for p in steg.cfg.data.train_images + steg.cfg.data.train_audio if not os.path.isdir(p)]
+    if missing or not steg.cfg.data.train_images or not steg.cfg.data.train_audio:
+        raise InputError(
+            f"calibration data not found ({', '.join(missing) or 'none configured'}): pass --images and --audio"
+        )
     ecfg = steg.cfg.export
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     os.makedirs(parent, exist_ok=True)

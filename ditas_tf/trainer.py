@@ -83,22 +83,36 @@ class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "factor": self.factor, "every": self.every}
 
 
+# Keys a resumed run may change: how long to train and where the data lives.
+RESUMABLE_CHANGES = (
+    "train.steps",
+    "data.train_images",
+    "data.train_audio",
+    "data.val_images",
+    "data.val_audio",
+)
+
+
 def prepare_model_dir(model_dir: str, cfg: Config | None) -> Config:
     """Write config.yaml on the first run; on resume, return the saved config.
 
-    A config given on resume may only change train.steps; other differences
-    are reported and the saved config is used.
+    A config given on resume may change only train.steps and the data folders
+    (so that a run continues on another machine); other differences are
+    reported and the saved config is used.
     """
     path = os.path.join(model_dir, "config.yaml")
     if os.path.isfile(path):
         saved = read_config(path)
         if cfg is not None:
             diffs = _diff(saved.to_dict(), cfg.to_dict())
-            diffs = [d for d in diffs if d != "train.steps"]
-            if diffs:
-                log.warning("resuming %s with its saved config; ignoring changes to %s", model_dir, ", ".join(diffs))
-            if cfg.train.steps != saved.train.steps:
-                saved.train.steps = cfg.train.steps
+            ignored = [d for d in diffs if d not in RESUMABLE_CHANGES]
+            if ignored:
+                log.warning("resuming %s with its saved config; ignoring changes to %s", model_dir, ", ".join(ignored))
+            applied = [d for d in diffs if d in RESUMABLE_CHANGES]
+            for key in applied:
+                section, name = key.split(".")
+                setattr(getattr(saved, section), name, getattr(getattr(cfg, section), name))
+            if applied:
                 save_config(saved, path)
         return saved
     if cfg is None:

@@ -31,7 +31,14 @@ def exported(tmp_path_factory, data_root):
     out = tmp_path_factory.mktemp("exp") / "default"
     from ditas_tf.export_lib import export
 
-    meta = export("default", str(out), version=3)
+    data = data_root
+    meta = export(
+        "default",
+        str(out),
+        version=3,
+        images=[os.path.join(data, "images", "train", "bsd200")],
+        audio=[os.path.join(data, "audio", "LJSpeech-1.1")],
+    )
     return str(out), meta
 
 

@@ -269,3 +269,16 @@ def test_multi_worker_two_local_processes_end_with_same_weights(tmp_path, lj_tre
     np.testing.assert_allclose(w0, w1, rtol=0, atol=1e-6)
     assert (tmp_path / "run" / "ckpt").is_dir()
     assert not (tmp_path / "run" / ".worker_1").exists()
+
+
+def test_resume_accepts_new_data_folders_but_keeps_the_model(tmp_path):
+    from ditas_tf.config import load_config, read_config
+    from ditas_tf.trainer import prepare_model_dir
+
+    run = str(tmp_path / "run")
+    prepare_model_dir(run, load_config(["smoke"], ["data.train_images=['/a']"]))
+    moved = load_config(["smoke"], ["data.train_images=['/b']", "model.width=99", "train.steps=77"])
+    cfg = prepare_model_dir(run, moved)
+    assert cfg.data.train_images == ["/b"] and cfg.train.steps == 77
+    assert cfg.model.width == load_config(["smoke"]).model.width
+    assert read_config(f"{run}/config.yaml") == cfg
