@@ -9,14 +9,12 @@ Compare with the training step's consumption (scripts/bench_model_step.py).
 from __future__ import annotations
 
 import argparse
-import os
 import time
+
+from shared_data import DATA
 
 from ditas_tf import data as data_lib
 from ditas_tf.config import load_config
-
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.environ.get("DITAS_DATA", os.path.join(HERE, "..", "shared", "data"))
 
 
 def main():
@@ -27,7 +25,7 @@ def main():
     cfg = load_config(
         [args.config],
         [
-            f"data.train_images=['{DATA}/images/train']",
+            f"data.train_images=['{DATA}/images/train/bsd200', '{DATA}/images/train/t91']",
             f"data.train_audio=['{DATA}/audio/LJSpeech-1.1']",
             "data.ljspeech_train_prefixes=[LJ001]",
         ],

@@ -18,8 +18,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.environ.get("DITAS_DATA", os.path.join(HERE, "..", "shared", "data"))
+from shared_data import HERE, train_data_args
 
 
 def main():
@@ -38,18 +37,7 @@ def main():
             args.config,
             "--model-dir",
             run,
-            "--images",
-            f"{DATA}/images/train",
-            "--audio",
-            f"{DATA}/audio/LJSpeech-1.1",
-            "--val-images",
-            f"{DATA}/images/test/set5",
-            "--val-audio",
-            f"{DATA}/audio/LJSpeech-1.1",
-            "--set",
-            "data.ljspeech_train_prefixes=[LJ001]",
-            "--set",
-            "data.ljspeech_val_prefixes=[LJ002-00]",
+            *train_data_args(),
             "--set",
             "train.checkpoint_every=100",
             "--set",

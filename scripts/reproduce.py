@@ -22,8 +22,8 @@ import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.environ.get("DITAS_DATA", os.path.join(HERE, "..", "shared", "data"))
+from shared_data import DATA, HERE, train_data_args
+
 RUNS = os.path.join(HERE, "runs", "repro")
 
 MODELS = {
@@ -60,18 +60,7 @@ def train(name: str, sets: list, samples: int, extra: list | None = None) -> Non
         "repro",
         "--model-dir",
         os.path.join(RUNS, name),
-        "--images",
-        f"{DATA}/images/train",
-        "--audio",
-        f"{DATA}/audio/LJSpeech-1.1",
-        "--val-images",
-        f"{DATA}/images/test/set5",
-        "--val-audio",
-        f"{DATA}/audio/LJSpeech-1.1",
-        "--set",
-        "data.ljspeech_train_prefixes=[LJ001]",
-        "--set",
-        "data.ljspeech_val_prefixes=[LJ002-00]",
+        *train_data_args(),
         "--steps",
         str(steps),
         "--no-progress",
