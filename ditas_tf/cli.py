@@ -206,7 +206,7 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32):
     secret = load_image(secret_image)
     cover, rate = read_audio(cover_audio)
     steg = _load_steg(model)
-    res = steg.hide_array(secret, cover, rate, key=key, stages=stages)
+    res = steg.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32)
     write_audio(output, res.container, rate, float32=float32)
     w, h = res.size
     click.echo(

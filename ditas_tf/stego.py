@@ -150,11 +150,19 @@ class Steganographer:
     # --------------------------------------------------------------- arrays
 
     def hide_array(
-        self, secret: np.ndarray, cover: np.ndarray, rate: int, key: str | None = None, stages: int | None = None
+        self,
+        secret: np.ndarray,
+        cover: np.ndarray,
+        rate: int,
+        key: str | None = None,
+        stages: int | None = None,
+        pcm16: bool = True,
     ) -> HideResult:
         """Hide ``secret`` (uint8 or [0, 1] float, [H, W, 3]) in ``cover`` ([frames] or [frames, ch]).
 
         Returns the container at the cover's rate, channels and length.
+        ``pcm16`` says whether it will be stored as 16-bit PCM (the receiver's
+        view is simulated that way to check that it finds the same slots).
         """
         k = self._stages(stages)
         img = _as_float_image(secret)
@@ -177,7 +185,8 @@ class Steganographer:
         for _ in range(4):
             container, gain, mod16 = self._embed(tiles, cover2d, rate, mid16, slots, k, frames)
             # The receiver derives the slots from the container: check that it finds the same ones.
-            seen = resample(to_mono(pcm16_roundtrip(container)), rate, self.rate)
+            stored = pcm16_roundtrip(container) if pcm16 else container
+            seen = resample(to_mono(stored), rate, self.rate)
             again = choose_slots(seen, self.block, needed, floor, key)
             if again is not None and np.array_equal(again, slots):
                 break
@@ -287,7 +296,7 @@ class Steganographer:
         _check_output(out_path, [secret_path, cover_path])
         secret = load_image(secret_path)
         cover, rate = read_audio(cover_path)
-        res = self.hide_array(secret, cover, rate, key=key, stages=stages)
+        res = self.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32)
         write_audio(out_path, res.container, rate, float32=float32)
         return res
 

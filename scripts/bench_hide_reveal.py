@@ -11,6 +11,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -43,7 +44,7 @@ def main():
             )
     finally:
         shutil.rmtree(tmp)
-    subprocess.run(["python", os.path.join(HERE, "scripts", "bench_reveal_batch.py")], check=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "scripts", "bench_reveal_batch.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,6 @@ def latency(path: str, threads: int, runs: int = 50) -> float:
 
     interp = Interpreter(model_path=path, num_threads=threads)
     run = interp.get_signature_runner("reveal")
-    shape = interp.get_signature_list()["reveal"]
-    del shape
     x = (0.05 * np.random.default_rng(0).standard_normal((1, 5 * 4096))).astype(np.float32)
     for _ in range(5):
         run(container_audio=x)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run every benchmark on an otherwise idle machine and write docs/benchmarks.md
+# (each section shows the exact command and its output).
+#   scripts/run_benchmarks.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export TF_CPP_MIN_LOG_LEVEL=3
+out=docs/benchmarks.md.tmp
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`scripts/run_benchmarks.sh\` on $(date -u +%Y-%m-%d): $(nproc) CPU cores, no GPU,"
+  echo "TensorFlow $(python -c 'import tensorflow as tf; print(tf.__version__)' 2>/dev/null), Python $(python -c 'import platform; print(platform.python_version())')."
+  echo "Each section gives the command and what it printed. Nothing else ran on the machine meanwhile."
+  echo
+} > "$out"
+section() {
+  local title=$1; shift
+  echo "== $title" >&2
+  {
+    echo "## $title"
+    echo
+    echo '```'
+    echo "\$ $*"
+    "$@" 2>&1 | grep -v -E '^(WARNING: All log|I0000|E0000|W0000)|oneDNN|cuda|AVX|INFO: Created TensorFlow Lite'
+    echo '```'
+    echo
+  } >> "$out"
+}
+section "Training step: the bare model step, cpu preset (issue: core library)" python scripts/bench_model_step.py --config cpu --steps 30
+section "Input pipeline, cpu preset (must deliver >= 5x the training step's consumption)" python scripts/bench_pipeline.py --config cpu --seconds 30
+section "ditas-train against the bare step (gap must be <= 10 %)" python scripts/bench_train.py --config cpu --steps 300
+section "ditas hide / ditas reveal of a 64x64 image, TensorFlow start-up included (<= 5 s each); batch reveal" python scripts/bench_hide_reveal.py --runs 5
+section "TFLite revealers, SavedModel, reference client (export/default)" python scripts/bench_tflite.py --export export/default
+section "Export sizes" bash -c 'du -b export/*/tflite/*.tflite export/*/saved_model/ditas/1/variables/* | sort -k2'
+mv "$out" docs/benchmarks.md
+echo "wrote docs/benchmarks.md" >&2
