@@ -39,6 +39,8 @@ install_weights() {
   mkdir -p "$dest"
   cp "$dir/config.yaml" "$dest/config.yaml.tmp" && mv "$dest/config.yaml.tmp" "$dest/config.yaml"
   cp "$dir/model.weights.h5" "$dest/.tmp.weights.h5" && mv "$dest/.tmp.weights.h5" "$dest/model.weights.h5"
+  # Keep only the latest checkpoint: it is committed so that the next run resumes from it.
+  python "$here/scripts/prune_checkpoints.py" "$dir"
   echo "installed $dir -> $dest"
 }
 
