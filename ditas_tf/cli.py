@@ -108,6 +108,7 @@ def _train_options(fn):
 
 
 def _train(configs, overrides, model_dir, images, audio, val_images, val_audio, steps, strategy, no_progress):
+    _quiet_tf_import()
     from ditas_tf.config import load_config
     from ditas_tf.trainer import run_training
 

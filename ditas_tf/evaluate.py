@@ -184,6 +184,8 @@ def evaluate(
 
 
 def _means(rows, k) -> dict:
+    # Baselines reveal in one stage: count the stages the rows actually have.
+    k = min(k, min(len(r["stages"]) for r in rows))
     out = {key: _nanmean(r[key] for r in rows) for key in AUDIO_KEYS + IMAGE_KEYS}
     out["per_stage"] = {
         f"C{i + 1}": {key: _nanmean(r["stages"][f"C{i + 1}"][key] for r in rows) for key in IMAGE_KEYS}

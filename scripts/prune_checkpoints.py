@@ -1,6 +1,6 @@
 """Keep only the latest checkpoint of each run folder given (before committing it).
 
-    python scripts/prune_checkpoints.py checkpoints/default checkpoints/quiet
+python scripts/prune_checkpoints.py checkpoints/default checkpoints/quiet
 """
 
 from __future__ import annotations

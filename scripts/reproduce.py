@@ -71,7 +71,7 @@ def train(name: str, sets: list, samples: int, extra: list | None = None) -> Non
     subprocess.run(cmd, check=True)
 
 
-def evaluate(names: list, out: str) -> dict:
+def evaluate(names: list, out: str, max_images: int | None = None) -> dict:
     cmd = [
         sys.executable,
         "-m",
@@ -89,7 +89,9 @@ def evaluate(names: list, out: str) -> dict:
     for n in names:
         cmd += ["--model", os.path.join(RUNS, n)]
     for s in NATURAL + ["celeba"]:
-        cmd += ["--images", f"{DATA}/images/test/{s}"]
+        cmd += ["--images", f"{DATA}/images/train/voc" if s == "voc" else f"{DATA}/images/test/{s}"]
+    if max_images:
+        cmd += ["--max-images", str(max_images)]
     subprocess.run(cmd, check=True)
     with open(os.path.join(out, "metrics.json")) as f:
         return json.load(f)
@@ -105,11 +107,18 @@ def _group_mean(groups: dict, sets: list, audio: str, key: str) -> float:
 
 
 def main():
+    global RUNS
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["train", "tsweep", "report"])
     p.add_argument("--samples", type=int, default=None)
     p.add_argument("--only", nargs="*", default=None)
+    p.add_argument("--runs", default=None, help="folder of the runs (default runs/repro)")
+    p.add_argument("--max-images", type=int, default=None, help="report: at most this many images per set")
+    p.add_argument(
+        "--out", default=os.path.join(HERE, "docs", "results", "reproduction.json"), help="report: the JSON to write"
+    )
     args = p.parse_args()
+    RUNS = args.runs or RUNS
     os.makedirs(RUNS, exist_ok=True)
     if args.cmd == "train":
         for name, sets in MODELS.items():
@@ -120,12 +129,12 @@ def main():
         for t in range(1, 9):
             train(f"tsweep-M-t{t}", ["model.variant=M", f"model.stages={t}"], args.samples or 8000)
     else:
-        report()
+        report(args.out, args.max_images)
 
 
-def report():
+def report(out: str, max_images: int | None = None):
     names = [n for n in MODELS if os.path.isfile(os.path.join(RUNS, n, "model.weights.h5"))]
-    res = evaluate(names, os.path.join(RUNS, "eval"))
+    res = evaluate(names, os.path.join(RUNS, "eval"), max_images)
     table = {}
     for n in names:
         m = res["models"][n]
@@ -142,8 +151,8 @@ def report():
         with open(os.path.join(RUNS, n, "config.yaml")) as f:
             row["config"] = f.read()
         table[n] = row
-    os.makedirs(os.path.join(HERE, "docs", "results"), exist_ok=True)
-    with open(os.path.join(HERE, "docs", "results", "reproduction.json"), "w") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
         json.dump(table, f, indent=1)
     print(json.dumps({n: {k: v for k, v in r.items() if k != "config"} for n, r in table.items()}, indent=1))
 
