@@ -57,7 +57,10 @@ def ms_ssim(a, b):
     """MS-SSIM with three scales and a 7-pixel window (fits 64x64), per image."""
     a = tf.clip_by_value(tf.convert_to_tensor(a, tf.float32), 0.0, 1.0)
     b = tf.clip_by_value(tf.convert_to_tensor(b, tf.float32), 0.0, 1.0)
-    w = np.asarray(MS_SSIM_WEIGHTS, np.float32)
+    # Three scales fit 64x64 (the coarsest is 16x16); smaller tiles get fewer.
+    side = min(int(a.shape[-3]), int(a.shape[-2]))
+    scales = max(1, min(len(MS_SSIM_WEIGHTS), int(np.floor(np.log2(side / MS_SSIM_FILTER))) + 1))
+    w = np.asarray(MS_SSIM_WEIGHTS[:scales], np.float32)
     return tf.image.ssim_multiscale(a, b, max_val=1.0, power_factors=tuple(w / w.sum()), filter_size=MS_SSIM_FILTER)
 
 

@@ -76,3 +76,48 @@ def test_eval_without_wav_roundtrip(tmp_path):
     assert report["protocol"]["wav_roundtrip_16bit"] is False
     m = report["models"]["default"]
     assert m["stages"] == 3 and set(m["overall"]["per_stage"]) == {"C1", "C2", "C3"}
+
+
+def test_eval_a_trained_baseline_run_folder(tmp_path, lj_tree, voc_tree):
+    from ditas_tf.cli import train_main
+
+    run = tmp_path / "deep_steg"
+    args = [
+        "--config",
+        "smoke",
+        "--model-dir",
+        str(run),
+        "--images",
+        voc_tree,
+        "--audio",
+        lj_tree,
+        "--set",
+        "model.variant=deep-steg",
+        "--steps",
+        "1",
+        "--no-progress",
+    ]
+    r = CliRunner().invoke(train_main, args)
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "ev"
+    r = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--model",
+            str(run),
+            "--images",
+            os.path.join(IMAGES, "test", "set5"),
+            "--audio",
+            lj_tree,
+            "--out",
+            str(out),
+            "--max-images",
+            "2",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    m = json.load(open(out / "metrics.json"))["models"]["deep_steg"]
+    # A single-stage baseline has one cumulative output, over all t subsequences.
+    assert set(m["overall"]["per_stage"]) == {"C1"}
+    assert set(m["groups"]["set5 x LJSpeech-1.1"]["images"][0]["lost_subsequence"]) == {"S1", "S2"}
