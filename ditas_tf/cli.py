@@ -194,17 +194,25 @@ def _quiet_tf_import() -> None:
 )
 @click.option("--stages", type=int, default=None, help="Hide with the first K stages (default: all).")
 @click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
+@click.option("--resize", default=None, help="Resize the secret to WxH first (e.g. 64x64: one tile, 1.28 s of speech).")
 @user_errors
-def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32):
+def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize):
     """Hide SECRET_IMAGE in COVER_AUDIO and write the container WAV."""
+    import numpy as np
+
     if stages is not None and stages < 1:
         raise InputError(f"--stages must be at least 1, got {stages}")
     from ditas_tf.audio import read_audio, write_audio
     from ditas_tf.images import load_image
-    from ditas_tf.stego import check_paths
+    from ditas_tf.stego import check_paths, parse_size
 
+    new_size = parse_size(resize, "--resize")
     check_paths([secret_image, cover_audio], output)
     secret = load_image(secret_image)
+    if new_size:
+        from PIL import Image
+
+        secret = np.asarray(Image.fromarray(secret).resize(new_size, Image.BICUBIC))
     cover, rate = read_audio(cover_audio)
     steg = _load_steg(model)
     res = steg.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32)

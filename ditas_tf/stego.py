@@ -55,16 +55,16 @@ def resolve_model_dir(name_or_dir: str) -> str:
     return path
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
+def parse_size(text: str | None, option: str = "--size") -> tuple[int, int] | None:
     """'WxH' -> (w, h), with sane bounds."""
     if text is None:
         return None
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise InputError(f"--size must look like WxH (for example 64x64), got {text!r}") from None
+        raise InputError(f"{option} must look like WxH (for example 64x64), got {text!r}") from None
     if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
-        raise InputError(f"--size {text} is out of range: each side must be in 1..{MAX_SIDE}")
+        raise InputError(f"{option} {text} is out of range: each side must be in 1..{MAX_SIDE}")
     return w, h
 
 

@@ -85,6 +85,16 @@ def test_stereo_48k_float_cover_and_size(tmp_path, steg):
     assert _psnr(img / 255.0, revealed) > 12.0
 
 
+def test_hide_resize_fits_a_large_image_in_one_tile(tmp_path):
+    big = os.path.join(IMAGES, "test", "set14", "baboon.png")
+    out = tmp_path / "c.wav"
+    r = _run(["hide", big, COVER, "-o", str(out), "--resize", "64x64"])
+    assert r.exit_code == 0, r.output
+    assert "hid 64x64 image (1 tile(s), 5 subsequences)" in r.output
+    r = _run(["hide", big, COVER, "-o", str(tmp_path / "c2.wav")])
+    assert r.exit_code == 2 and "cover too short" in r.output
+
+
 def test_python_api_paths_and_stages(tmp_path, steg):
     out = tmp_path / "c.wav"
     res = steg.hide(IMAGE, COVER, str(out), key="k")
@@ -157,6 +167,7 @@ def _bad_inputs(tmp):
         (["reveal", str(good), "-o", p, "--size", "0x0"], "out of range"),
         (["reveal", str(good), "-o", p, "--size", "100000x100000"], "out of range"),
         (["reveal", str(good), "-o", p, "--size", "big"], "must look like WxH"),
+        (["hide", IMAGE, COVER, "-o", o, "--resize", "0x5"], "--resize 0x5 is out of range"),
         (["hide", IMAGE, COVER, "-o", o, "--stages", "0"], "--stages must be at least 1"),
         (["reveal", str(good), "-o", p, "--stages", "9"], "--stages must be in 1..5"),
         (["hide", IMAGE, str(good), "-o", str(good)], "same as an input"),
