@@ -279,16 +279,26 @@ def demo_cmd(out_dir, model):
 @click.option(
     "--audio", multiple=True, help="Audio for calibration/verification (default: the model's training audio)."
 )
+@click.option(
+    "--settings",
+    default="float32,float16,dynamic_int8,full_int8",
+    show_default=True,
+    help="TFLite files to write (comma-separated).",
+)
 @user_errors
-def export_cmd(model, out_dir, version, images, audio):
+def export_cmd(model, out_dir, version, images, audio, settings):
     """Write a SavedModel (TF Serving layout) and verified TFLite revealers."""
     from ditas_tf.stego import resolve_model_dir
 
     resolve_model_dir(model)
     _quiet_tf_import()
-    from ditas_tf.export_lib import export
+    from ditas_tf.export_lib import SETTINGS, export
 
-    meta = export(model, out_dir, version=version, images=images or None, audio=audio or None)
+    chosen = tuple(x.strip() for x in settings.split(",") if x.strip())
+    bad = [x for x in chosen if x not in SETTINGS]
+    if bad or not chosen:
+        raise InputError(f"--settings: unknown {', '.join(bad) or '(none)'}; choose from {', '.join(SETTINGS)}")
+    meta = export(model, out_dir, version=version, settings=chosen, images=images or None, audio=audio or None)
     for setting, r in meta["verification"]["tflite"].items():
         click.echo(
             f"{setting}: {r['bytes']} bytes, PSNR loss {r['psnr_loss_db']:.4f} dB (limit {r['max_psnr_loss_db']})"

@@ -278,7 +278,14 @@ def _cache(ds, cache: str):
 
 
 def image_dataset(
-    files: list, size: int, seed: int, cache: str, shuffle_buffer: int, training: bool, random_scale: bool = False
+    files: list,
+    size: int,
+    seed: int,
+    cache: str,
+    shuffle_buffer: int,
+    training: bool,
+    random_scale: bool = False,
+    deterministic: bool = False,
 ):
     """Random ``size`` crops with flips (training) from decoded, cached images.
 
@@ -319,7 +326,7 @@ def image_dataset(
         img = tf.image.random_flip_up_down(img, seed=seed + 1)
         return tf.clip_by_value(img / 255.0, 0.0, 1.0)
 
-    return ds.map(crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    return ds.map(crop, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or not training)
 
 
 def audio_dataset(
@@ -333,6 +340,7 @@ def audio_dataset(
     cache: str,
     shuffle_buffer: int,
     tries: int = 8,
+    deterministic: bool = False,
 ):
     """Random cover windows of ``window`` samples whose subsequences are all above the floor."""
     if not files:
@@ -366,12 +374,15 @@ def audio_dataset(
     def drop_flag(window, ok):
         return window
 
-    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.filter(usable).map(drop_flag)
 
 
-def train_dataset(cfg: Config, input_context: tf.distribute.InputContext | None = None):
+def train_dataset(cfg: Config, input_context: tf.distribute.InputContext | None = None, deterministic: bool = False):
     """Per-replica batches of {secret_image, cover_audio} for training.
+
+    ``deterministic`` keeps the element order fixed (with a fixed global seed the
+    pairs are then the same on every run: used for export calibration).
 
     Used with ``strategy.distribute_datasets_from_function``: each input
     pipeline reads its own shard of the files and batches its replica's part
@@ -402,6 +413,7 @@ def train_dataset(cfg: Config, input_context: tf.distribute.InputContext | None 
         seed,
         d.cache,
         d.shuffle_buffer,
+        deterministic=deterministic,
     )
     ds = tf.data.Dataset.zip(img, aud).map(
         lambda s, c: {"secret_image": s, "cover_audio": c}, num_parallel_calls=tf.data.AUTOTUNE

@@ -106,8 +106,10 @@ class BlockNormalize(keras.layers.Layer):
     """Divide each example's block by its RMS, so the network is loudness-invariant."""
 
     def call(self, x):
-        rms = tf.sqrt(tf.reduce_mean(tf.square(x), axis=[1, 2, 3], keepdims=True) + 1e-10)
-        return x / rms
+        # x * x and a floor by maximum (not square and "+ eps"): both quantize to int8 ops
+        # that XNNPACK accepts; an added tiny constant gives an ADD whose scales it rejects.
+        power = tf.reduce_mean(x * x, axis=[1, 2, 3], keepdims=True)
+        return x * tf.math.rsqrt(tf.maximum(power, 1e-10))
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -99,7 +99,7 @@ def keyed_order(slots: np.ndarray, key: str) -> np.ndarray:
 
 def reveal(container_path, model_path, meta, key=None, size=None, threads=2) -> np.ndarray:
     """Revealed image [h, w, 3] in [0, 1]."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
         data, rate = sf.read(container_path, dtype="float32", always_2d=True)
@@ -118,12 +118,25 @@ def reveal(container_path, model_path, meta, key=None, size=None, threads=2) -> 
         slots = keyed_order(slots, key)
     if len(slots) < needed:
         raise RevealError(f"container too short: needs {needed} non-silent subsequences, has {len(slots)}")
+    windows = [
+        np.concatenate([mid[s * block : (s + 1) * block] for s in slots[i * t : (i + 1) * t]])
+        for i in range(rows * cols)
+    ]
     interp = Interpreter(model_path=model_path, num_threads=threads)
     run = interp.get_signature_runner("reveal")
-    tiles = []
-    for i in range(rows * cols):
-        x = np.concatenate([mid[s * block : (s + 1) * block] for s in slots[i * t : (i + 1) * t]])
-        tiles.append(run(container_audio=x[None])["revealed_image"][0])
+    try:
+        first = run(container_audio=windows[0][None])["revealed_image"][0]
+    except RuntimeError:
+        # XNNPACK refuses some int8 graphs (metadata.json: "xnnpack_delegate": false):
+        # run them on the builtin kernels.
+        interp = Interpreter(
+            model_path=model_path,
+            num_threads=threads,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
+        run = interp.get_signature_runner("reveal")
+        first = run(container_audio=windows[0][None])["revealed_image"][0]
+    tiles = [first] + [run(container_audio=x[None])["revealed_image"][0] for x in windows[1:]]
     tiles = np.clip(np.stack(tiles), 0.0, 1.0).reshape(rows, cols, n, n, 3)
     return tiles.transpose(0, 2, 1, 3, 4).reshape(rows * n, cols * n, 3)[:h, :w]
 

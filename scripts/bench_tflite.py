@@ -20,10 +20,9 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def latency(path: str, threads: int, runs: int = 50) -> float:
-    from ai_edge_litert.interpreter import Interpreter
+    from ditas_tf.export_lib import tflite_runner
 
-    interp = Interpreter(model_path=path, num_threads=threads)
-    run = interp.get_signature_runner("reveal")
+    run, _ = tflite_runner(path, threads)
     x = (0.05 * np.random.default_rng(0).standard_normal((1, 5 * 4096))).astype(np.float32)
     for _ in range(5):
         run(container_audio=x)
