@@ -29,6 +29,7 @@ import csv
 import glob
 import logging
 import os
+import re
 import threading
 
 import numpy as np
@@ -80,7 +81,11 @@ def _voc_root(root: str) -> str | None:
     """The VOC year folder under ``root`` (root itself, or VOCdevkit/VOC20xx)."""
     if os.path.isdir(os.path.join(root, "JPEGImages")):
         return root
-    years = sorted(glob.glob(os.path.join(root, "VOC20*")))
+    # VOCdevkit holds VOC2007, VOC2012, ...: exactly those names (a "VOC2012_samples" folder is
+    # an ordinary sub-folder, walked like any other).
+    years = sorted(
+        p for p in glob.glob(os.path.join(root, "VOC20*")) if re.fullmatch(r"VOC20\d\d", os.path.basename(p))
+    )
     for y in reversed(years):
         if os.path.isdir(os.path.join(y, "JPEGImages")):
             return y

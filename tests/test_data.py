@@ -24,7 +24,8 @@ def test_voc_splits(voc_tree):
 
 def test_image_folder_skips_voc_label_maps(data_root):
     files = data_lib.list_images([os.path.join(IMAGES, "train", "voc")])
-    assert files and not any("Segmentation" in f for f in files)
+    # 5 loose VOC2007 photos plus the 2 JPEGImages of a VOC2012 tree without ImageSets.
+    assert len(files) == 7 and not any("Segmentation" in f for f in files)
     assert len(data_lib.list_images([os.path.join(IMAGES, "test", "set14")])) == 14
 
 
