@@ -81,14 +81,21 @@ def test_tflite_files_verified_within_limits(exported):
     assert on_disk["verification"]["tflite"]["float32"]["psnr_loss_db"] <= 0.01
     assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == 5
     assert on_disk["position_scheme"]["with_key"] == "hmac-sha256-fisher-yates/v1"
-    # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file.
-    from ai_edge_litert.interpreter import Interpreter
+    # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file, and the
+    # recorded XNNPACK flag says whether the default delegate accepts it.
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from ditas_tf.export_lib import tflite_runner
 
     for r in ver.values():
-        interp = Interpreter(model_path=os.path.join(out, r["file"]))
+        path = os.path.join(out, r["file"])
+        interp = Interpreter(
+            model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        )
         interp.allocate_tensors()
         ops = {d["op_name"] for d in interp._get_ops_details()}
         assert not any(o.startswith("Flex") for o in ops), ops
+        assert tflite_runner(path)[1] == r["xnnpack_delegate"]
 
 
 def test_reference_client_matches_ditas_reveal(tmp_path, exported):
