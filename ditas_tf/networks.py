@@ -136,9 +136,8 @@ def build_stage_networks(cfg: ModelConfig) -> StageNetworks:
 class _Domain:
     """Moves a waveform block into the network's domain and back."""
 
-    def __init__(self, cfg: ModelConfig, suffix: str):
+    def __init__(self, cfg: ModelConfig):
         self.cfg = cfg
-        self.suffix = suffix
         self.stft = cfg.domain == "stft"
 
     def forward(self, block, i: int, role: str):
@@ -181,7 +180,7 @@ def _normalizes(cfg: ModelConfig, hiding: bool) -> bool:
 
 
 def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
-    domain = _Domain(cfg, role)
+    domain = _Domain(cfg)
     x, _ = domain.forward(block, i, role)
     if cfg.lowpass_hz > 0 and cfg.domain == "raw" and cfg.hiding_output != "container":
         # The modification lives below lowpass_hz: the cover above it is only noise to
@@ -196,7 +195,7 @@ def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool,
     """Shared graph of eqs. (1)-(3) over the first ``stages`` stages."""
     cfg = nets.cfg
     blocks = CoverToBlocks(stages, cfg.image_size, name=f"{role}_cover_to_blocks")(cover)
-    domain = _Domain(cfg, role)
+    domain = _Domain(cfg)
     containers, residuals, outputs, cumulative = [], [], [], []
     h_prev = r_prev = None
     c_prev = None
@@ -333,10 +332,6 @@ class DitasSystem:
             )
         return self._revealers[k]
 
-    def build(self):
-        """Create all weights (functional models are built on construction)."""
-        return self
-
     def save_weights(self, path: str) -> None:
         """Save the training model's weights (``.weights.h5``)."""
         self.training_model.save_weights(path)
@@ -391,7 +386,7 @@ def _build_baseline_nets(cfg: ModelConfig) -> dict:
 def _stack_blocks(cfg: ModelConfig, cover, role: str):
     """[B, t*w*h] -> (network input stack [B, h, w, t], per-block domain tensors, STFT states)."""
     blocks = CoverToBlocks(cfg.stages, cfg.image_size, name=f"{role}_cover_to_blocks")(cover)
-    domain = _Domain(cfg, role)
+    domain = _Domain(cfg)
     nets, bases, states = [], [], []
     for i, blk in enumerate(blocks):
         x, st = domain.forward(blk, i + 1, role)
@@ -408,7 +403,7 @@ def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, 
     stack, bases, states = _stack_blocks(cfg, cover, role)
     prepared = nets["preparation"](secret)
     out = nets["hiding"]([prepared, stack])
-    domain = _Domain(cfg, role)
+    domain = _Domain(cfg)
     containers = []
     for i in range(cfg.stages):
         o_i = TakeChannel(i, name=f"{role}_take_{i + 1}")(out)
