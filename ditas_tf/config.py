@@ -130,7 +130,10 @@ class TrainConfig:
       steps: total optimizer steps.
       learning_rate: initial Adam learning rate.
       lr_decay_factor: the learning rate is divided by this ...
-      lr_decay_steps: ... every this many steps (0 = never).
+      lr_decay_steps: ... every this many steps (0 = never), or
+      lr_decay_epochs: ... every this many epochs (an epoch is one pass over
+        the training images: ceil(images / batch) steps); overrides lr_decay_steps.
+      epochs: when > 0, train for this many epochs (overrides steps).
       lambdas: lambda_i per stage (one value is broadcast to all stages).
       hiding_loss: ``mse`` (eq. 5) or ``snr`` (MSE divided by the cover power,
         so that the term measures 1/SNR).
@@ -153,6 +156,8 @@ class TrainConfig:
     learning_rate: float = 1e-4
     lr_decay_factor: float = 3.0
     lr_decay_steps: int = 0
+    lr_decay_epochs: float = 0.0
+    epochs: float = 0.0
     lambdas: list = dataclasses.field(default_factory=lambda: [0.8])
     hiding_loss: str = "mse"
     hiding_weight: float = 1.0

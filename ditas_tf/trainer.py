@@ -380,9 +380,10 @@ def run_training(cfg: Config | None, model_dir: str, steps: int | None = None, p
         if _writable_chief()
         else (cfg or read_config(os.path.join(model_dir, "config.yaml")))
     )
+    _check_data(cfg)
+    _epochs_to_steps(cfg)
     if steps is not None:
         cfg.train.steps = steps
-    _check_data(cfg)
     trainer = Trainer(cfg, model_dir)
     return trainer.train(progress=progress)
 
@@ -391,6 +392,22 @@ def _writable_chief() -> bool:
     tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
     task = tf_config.get("task", {})
     return not task or task.get("type") == "chief" or (task.get("type") == "worker" and task.get("index", 0) == 0)
+
+
+def _epochs_to_steps(cfg: Config) -> None:
+    """Turn train.epochs / train.lr_decay_epochs into steps (one epoch = one pass over the images)."""
+    t = cfg.train
+    if t.epochs <= 0 and t.lr_decay_epochs <= 0:
+        return
+    images = len(data_lib.list_images(cfg.data.train_images, cfg.data.voc_train_split))
+    per_epoch = max(1, math.ceil(images / t.batch_size))
+    if t.epochs > 0:
+        t.steps = max(1, round(t.epochs * per_epoch))
+    if t.lr_decay_epochs > 0:
+        t.lr_decay_steps = max(1, round(t.lr_decay_epochs * per_epoch))
+    log.info(
+        "%d images, %d steps per epoch: %d steps, lr decay every %d steps", images, per_epoch, t.steps, t.lr_decay_steps
+    )
 
 
 def _check_data(cfg: Config) -> None:

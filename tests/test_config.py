@@ -18,7 +18,7 @@ def test_paper_preset_matches_paper():
     assert m.hiding_output == "container" and m.domain == "raw"
     assert t.batch_size == 16 and t.learning_rate == pytest.approx(1e-4)
     assert t.lr_decay_factor == 3.0 and cfg.lambdas() == [0.8] * 5
-    # 200 epochs and a decay every 20 epochs: the ratio is 10.
+    assert (t.epochs, t.lr_decay_epochs) == (200, 20)
     assert t.steps == 10 * t.lr_decay_steps
 
 

@@ -282,3 +282,14 @@ def test_resume_accepts_new_data_folders_but_keeps_the_model(tmp_path):
     assert cfg.data.train_images == ["/b"] and cfg.train.steps == 77
     assert cfg.model.width == load_config(["smoke"]).model.width
     assert read_config(f"{run}/config.yaml") == cfg
+
+
+def test_epochs_become_steps_from_the_image_count(tmp_path, lj_tree, voc_tree):
+    run = tmp_path / "run"
+    # 4 training images in the VOC tree, batch 4: one step per epoch.
+    args = _args(run, lj_tree, voc_tree, "--set", "train.epochs=3", "--set", "train.lr_decay_epochs=2")
+    r = CliRunner().invoke(train_main, args)
+    assert r.exit_code == 0, r.output
+    import tensorflow as tf
+
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-3")
