@@ -33,6 +33,11 @@ section "Input pipeline, cpu preset (must deliver >= 5x the training step's cons
 section "ditas-train against the bare step (gap must be <= 10 %)" python scripts/bench_train.py --config cpu --steps 300
 section "ditas hide / ditas reveal of a 64x64 image, TensorFlow start-up included (<= 5 s each); batch reveal" python scripts/bench_hide_reveal.py --runs 5
 section "TFLite revealers, SavedModel, reference client (export/default)" python scripts/bench_tflite.py --export export/default
+for layout in "1 16" "2 32" "4 64" "4 128" "8 128"; do
+  set -- $layout
+  section "Layout: space-to-depth $1, width $2 (variant M, cpu preset otherwise)" \
+    python scripts/bench_model_step.py --config cpu --set model.variant=M --set model.space_to_depth=$1 --set model.width=$2 --steps 10
+done
 section "Export sizes" bash -c 'du -b export/*/tflite/*.tflite export/*/saved_model/ditas/1/variables/* | sort -k2'
 mv "$out" docs/benchmarks.md
 echo "wrote docs/benchmarks.md" >&2
