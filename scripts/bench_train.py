@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from shared_data import HERE, train_data_args
+from shared_data import HERE, train_cmd
 
 
 def main():
@@ -29,15 +29,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         run = os.path.join(tmp, "run")
         cmd = [
-            sys.executable,
-            "-m",
-            "ditas_tf",
-            "train",
-            "--config",
-            args.config,
-            "--model-dir",
-            run,
-            *train_data_args(),
+            *train_cmd(args.config, run),
             "--set",
             "train.checkpoint_every=100",
             "--set",

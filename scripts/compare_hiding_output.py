@@ -15,10 +15,9 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
-from shared_data import train_data_args
+from shared_data import train_cmd
 
 VARIANTS = {
     "container": ["model.hiding_output=container", "model.normalize_audio=false", "model.lowpass_hz=0"],
@@ -36,15 +35,7 @@ def main():
     for name, sets in VARIANTS.items():
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [
-                sys.executable,
-                "-m",
-                "ditas_tf",
-                "train",
-                "--config",
-                "cpu",
-                "--model-dir",
-                tmp,
-                *train_data_args(),
+                *train_cmd("cpu", tmp),
                 "--set",
                 "model.variant=M",
                 "--set",

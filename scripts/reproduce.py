@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 
-from shared_data import DATA, HERE, train_data_args
+from shared_data import DATA, HERE, train_cmd
 
 RUNS = os.path.join(HERE, "runs", "repro")
 
@@ -52,15 +52,7 @@ NATURAL = ["set14", "live1", "imagenet_val", "voc"]
 def train(name: str, sets: list, samples: int, extra: list | None = None) -> None:
     steps = samples // 16
     cmd = [
-        sys.executable,
-        "-m",
-        "ditas_tf",
-        "train",
-        "--config",
-        "repro",
-        "--model-dir",
-        os.path.join(RUNS, name),
-        *train_data_args(),
+        *train_cmd("repro", os.path.join(RUNS, name)),
         "--steps",
         str(steps),
         "--no-progress",

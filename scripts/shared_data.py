@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("DITAS_DATA", os.path.join(HERE, "..", "shared", "data"))
@@ -19,3 +20,8 @@ def train_data_args() -> list:
         "--set", "data.ljspeech_train_prefixes=[LJ001]",
         "--set", "data.ljspeech_val_prefixes=[LJ002-00]",
     ]  # fmt: skip
+
+
+def train_cmd(config: str, model_dir: str) -> list:
+    """``python -m ditas_tf train`` on the shared data, for a preset and a run folder."""
+    return [sys.executable, "-m", "ditas_tf", "train", "--config", config, "--model-dir", model_dir, *train_data_args()]
