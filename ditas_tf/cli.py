@@ -377,7 +377,7 @@ def windows_cmd(container_audio, output, key, size, model):
     steg = Steganographer(cfg, system=None, name=model)
     n = cfg.model.image_size
     w, h = wh or (n, n)
-    rows, cols = steg._grid(w, h)
+    rows, cols = steg.tile_grid(w, h)
     windows, _ = steg.container_windows(data, rate, rows * cols, key=key)
     if output.endswith(".npy"):
         with atomic_path(output, ".npy") as tmp:

@@ -147,17 +147,24 @@ def evaluate(
     bar = tqdm(total=total, disable=not progress, unit="pair")
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
-            steg = Steganographer.load(model)
-            k = steg._stages(stages)
+            steg = Steganographer.load(model, compiled=True)
+            k = steg.stage_count(stages)
             name = _label(model)
-            groups = {}
+            groups, skipped = {}, []
             for iname, ifiles in image_sets.items():
                 tiles, kept = data_lib.eval_images(ifiles, steg.tile)
                 for aname, clips in audio_sets.items():
                     rows = []
                     for i, (tile, path) in enumerate(zip(tiles, kept)):
                         cpath, cover, rate = clips[i % len(clips)]
-                        m, ex = evaluate_pair(steg, tile, cover, rate, k, wav, tmp, lost=i < 8)
+                        bar.update(1)
+                        try:
+                            m, ex = evaluate_pair(steg, tile, cover, rate, k, wav, tmp, lost=i < 8)
+                        except InputError as exc:
+                            # e.g. a clip with fewer usable subsequences than a t = 8 model needs
+                            log.warning("skipping %s in %s: %s", os.path.basename(path), os.path.basename(cpath), exc)
+                            skipped.append({"image": path, "cover": cpath, "reason": str(exc)})
+                            continue
                         rows.append(
                             {
                                 "image": os.path.relpath(path, os.path.dirname(path) + "/.."),
@@ -165,15 +172,18 @@ def evaluate(
                                 **m,
                             }
                         )
-                        if i == 0:
+                        if (name, iname, aname) not in examples:
                             examples[(name, iname, aname)] = (tile, ex, steg)
-                        bar.update(1)
-                    groups[f"{iname} x {aname}"] = {"mean": _means(rows, k), "images": rows}
+                    if rows:
+                        groups[f"{iname} x {aname}"] = {"mean": _means(rows, k), "images": rows}
+            if not groups:
+                raise InputError(f"{name}: no image/cover pair could be evaluated ({skipped[0]['reason']})")
             report["models"][name] = {
                 "model": model,
                 "stages": k,
                 "config": steg.cfg.to_dict()["model"],
                 "groups": groups,
+                "skipped": skipped,
                 "overall": _means([r for g in groups.values() for r in g["images"]], k),
             }
     bar.close()
@@ -202,13 +212,16 @@ def _means(rows, k) -> dict:
 
 def markdown_table(report: dict) -> str:
     """Table 1 layout (container MSE; revealed PSNR / SSIM / MS-SSIM) plus SNR and PESQ."""
-    groups = list(next(iter(report["models"].values()))["groups"])
+    groups = list(dict.fromkeys(g for m in report["models"].values() for g in m["groups"]))
     lines = []
     for g in groups:
         lines.append(f"### {g}\n")
         lines.append("| Method | Container MSE | SNR (dB) | PESQ | PSNR (dB) | SSIM | MS-SSIM |")
         lines.append("|---|---|---|---|---|---|---|")
         for name, m in report["models"].items():
+            if g not in m["groups"]:
+                lines.append(f"| {name} | (every pair skipped: cover too short) | | | | | |")
+                continue
             x = m["groups"][g]["mean"]
             lines.append(
                 f"| {name} | {x['container_mse']:.4E} | {x['snr_db']:.2f} | {x['pesq']:.3f} | "
@@ -278,7 +291,7 @@ def _intermediate(steg, tile, ex, save, plt, name):
     cover[0, : k * steg.block] = ex["window"]
     out = model({"secret_image": tile[None], "cover_audio": cover}, training=False)
     S, R, C = (np.asarray(out[key])[0] for key in ("residuals", "stage_outputs", "revealed_stages"))
-    fig, axes = plt.subplots(3, t, figsize=(2 * t, 6.2))
+    fig, axes = plt.subplots(3, t, figsize=(2 * t, 6.2), squeeze=False)  # t = 1 too
     for i in range(t):
         for row, (arr, lab, off) in enumerate(((S, "S", 0.5), (R, "R", 0.5), (C, "C", 0.0))):
             img = arr[i] + (off if i or lab != "S" else 0.0)

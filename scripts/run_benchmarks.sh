@@ -33,6 +33,15 @@ section "Input pipeline, cpu preset (must deliver >= 5x the training step's cons
 section "ditas-train against the bare step (gap must be <= 10 %)" python scripts/bench_train.py --config cpu --steps 300
 section "ditas hide / ditas reveal of a 64x64 image, TensorFlow start-up included (<= 5 s each); batch reveal" python scripts/bench_hide_reveal.py --runs 5
 section "TFLite revealers, SavedModel, reference client (export/default)" python scripts/bench_tflite.py --export export/default
+cat >> "$out" <<'TEXT'
+## Choosing the `cpu` preset: network layouts at equal cost
+
+All 5 stages, 64x64, batch 16, variant M, `cpu` preset otherwise. The `cpu` preset took space-to-depth 4
+with width 64 (4x the width of the full-resolution width-16 network for about the same time) and M-ED
+(the paper's best variant). Space-to-depth 8 with width 128 costs about the same again; its quality was
+not compared yet. The five sections below measure each layout.
+
+TEXT
 for layout in "1 16" "2 32" "4 64" "4 128" "8 128"; do
   set -- $layout
   section "Layout: space-to-depth $1, width $2 (variant M, cpu preset otherwise)" \

@@ -33,7 +33,8 @@ def test_eval_two_models_one_table(tmp_path):
     assert report["protocol"]["wav_roundtrip_16bit"] is True
     assert "centre-crop" in report["protocol"]["image_protocol"]
     assert set(report["models"]) == {"default", "quiet"}
-    for name, target in (("default", 10.0), ("quiet", 22.0)):
+    for name in ("default", "quiet"):
+        target = report["models"][name]["config"]["target_snr_db"]  # 8.5 and 22 dB
         m = report["models"][name]
         g = m["groups"]["set5 x LJSpeech-1.1:LJ002-01"]
         assert g["mean"]["count"] == 2 and len(g["images"]) == 2
@@ -121,3 +122,31 @@ def test_eval_a_trained_baseline_run_folder(tmp_path, lj_tree, voc_tree):
     # A single-stage baseline has one cumulative output, over all t subsequences.
     assert set(m["overall"]["per_stage"]) == {"C1"}
     assert set(m["groups"]["set5 x LJSpeech-1.1"]["images"][0]["lost_subsequence"]) == {"S1", "S2"}
+
+
+def test_eval_skips_a_cover_too_short_for_the_model(tmp_path, lj_tree, voc_tree):
+    import soundfile as sf
+
+    from ditas_tf.cli import train_main
+
+    run = tmp_path / "t8"
+    args = ["--config", "smoke", "--model-dir", str(run), "--images", voc_tree, "--audio", lj_tree]
+    args += ["--set", "model.stages=8", "--steps", "1", "--no-progress"]
+    r = CliRunner().invoke(train_main, args)
+    assert r.exit_code == 0, r.output
+    covers = tmp_path / "covers"
+    covers.mkdir()
+    x, rate = sf.read(os.path.join(LJ, "wavs", "LJ002-0001.wav"), dtype="float32")
+    sf.write(covers / "a_long.wav", x, rate)
+    # 0.1 s of speech: fewer usable 256-sample slots than the 8 stages need.
+    sf.write(covers / "b_short.wav", x[rate : rate + rate // 10], rate)
+    out = tmp_path / "ev"
+    args = ["eval", "--model", str(run), "--images", os.path.join(IMAGES, "test", "set5"), "--audio", str(covers)]
+    r = CliRunner().invoke(main, args + ["--out", str(out), "--max-images", "4"])
+    assert r.exit_code == 0, r.output
+    m = json.load(open(out / "metrics.json"))["models"]["t8"]
+    rows = m["groups"]["set5 x covers"]["images"]
+    assert [r["cover"] for r in rows] == ["a_long.wav", "a_long.wav"]  # images 0 and 2
+    assert len(m["skipped"]) == 2 and all("b_short.wav" in s["cover"] for s in m["skipped"])
+    assert "too short" in m["skipped"][0]["reason"]
+    assert np.isfinite(m["overall"]["psnr"])

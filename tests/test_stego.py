@@ -111,6 +111,21 @@ def test_python_api_paths_and_stages(tmp_path, steg):
     np.testing.assert_allclose(stages[0], _psnr(secret, all_c[0]), atol=1e-4)
 
 
+def test_compiled_steganographer_matches_eager(steg):
+    from ditas_tf.stego import Steganographer
+
+    fast = Steganographer(steg.cfg, steg.system, compiled=True)
+    x, rate = sf.read(COVER, dtype="float32")
+    img = load_image(IMAGE)
+    a, b = steg.hide_array(img, x, rate), fast.hide_array(img, x, rate)
+    np.testing.assert_allclose(a.container, b.container, atol=1e-6)
+    windows, _ = steg.container_windows(a.container, rate, 3)
+    for k in (2, steg.cfg.model.stages):  # one graph per stage count, any batch size
+        w = windows[:, : k * steg.block]
+        np.testing.assert_allclose(steg.reveal_windows(w, k), fast.reveal_windows(w, k), atol=1e-5)
+    assert fast.reveal_windows(windows[:1]).shape == (1, steg.cfg.model.stages, 64, 64, 3)
+
+
 def test_clipping_is_prevented_not_wrapped(tmp_path, steg):
     x, rate = sf.read(COVER, dtype="float32")
     loud = (0.9999 * np.tanh(20 * x)).astype(np.float32)  # near full scale everywhere

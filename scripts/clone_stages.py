@@ -1,0 +1,54 @@
+"""Copy one stage's hiding and revealing sub-networks into later stages.
+
+    python scripts/clone_stages.py RUN_DIR OUT.weights.h5 --source 3 --targets 4 5
+
+A stage whose revealing network has collapsed to a zero output (R_i ~ 0, so
+C_i = C_{i-1}) gets no useful gradient back: its revealed residual stays at
+zero however long it trains. Stage ``source`` already hides and reveals a
+residual of nearly the same scale, so its weights are a working start for the
+dead stages. The result is a weights file for ``--set train.init_weights=...``
+(a warm start of a new run). Only stages with the same input signature can be
+copied (in M-E/M-D/M-ED, stage 1 has no bridge from a previous stage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ditas_tf.config import read_config
+from ditas_tf.networks import build_system
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", help="run folder with config.yaml and model.weights.h5")
+    p.add_argument("out", help="weights file to write")
+    p.add_argument("--source", type=int, required=True)
+    p.add_argument("--targets", type=int, nargs="+", required=True)
+    args = p.parse_args()
+    cfg = read_config(os.path.join(args.run, "config.yaml"))
+    system = build_system(cfg.model)
+    system.load_weights(os.path.join(args.run, "model.weights.h5"))
+    nets = system._nets
+    if system.is_baseline or cfg.model.variant == "S":
+        sys.exit(f"clone_stages: variant {cfg.model.variant} has no separate stages")
+    s = args.source - 1
+    for t in args.targets:
+        if not 1 <= t <= cfg.model.stages or t == args.source:
+            sys.exit(f"clone_stages: target stage {t} is not in 1..{cfg.model.stages} or is the source")
+        for kind in ("hiding", "revealing"):
+            src, dst = getattr(nets, kind)[s], getattr(nets, kind)[t - 1]
+            if [w.shape for w in src.weights] != [w.shape for w in dst.weights]:
+                sys.exit(f"clone_stages: {src.name} and {dst.name} differ in shape")
+            dst.set_weights(src.get_weights())
+            print(f"{src.name} -> {dst.name}")
+    tmp = args.out + ".tmp.weights.h5"
+    system.save_weights(tmp)
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
