@@ -5,13 +5,16 @@
     python scripts/reproduce.py report                                       # eval + docs
 
 Every model uses the `repro` preset (the paper's formulation in the `cpu` width
-class), the same data (images/train, LJ001-* covers; validation set5 with
-LJ002-00*) and the same number of training samples. Runs live in
-runs/repro/<name> and resume from their checkpoints, so the budget may be
-spread over several sessions. `report` evaluates every finished model with
-`ditas eval` on natural images (set14, live1, imagenet_val, voc) and faces
-(celeba), with LJ002-* and the TIMIT sample as covers, and writes
-docs/results/reproduction.json and docs/REPRODUCTION.md.
+class), the same data (BSDS200 + T91 secrets, LJ001-* covers; validation set5
+with LJ002-00*) and the same number of training samples. `train` snapshots each
+run at the equal-samples budget (runs/repro/equal-samples/<name>), then trains
+the faster models on to the equal-wall-clock budget (runs/repro/equal-wallclock/).
+Runs live in runs/repro/<name> and resume from their checkpoints, so the budget
+may be spread over several sessions. `report` evaluates every snapshot and the
+finished t-sweep runs with `ditas eval` on natural images (set14, live1,
+imagenet_val, voc) and faces (celeba), with LJ002-* and the TIMIT sample as
+covers (and LJ002-* resampled to 16 kHz for the equal-samples models), and
+writes docs/results/reproduction.json and docs/REPRODUCTION.md.
 """
 
 from __future__ import annotations
@@ -223,15 +226,6 @@ def lj002_16k() -> str:
         sf.write(os.path.join(tmp, os.path.basename(f)), soxr.resample(x, rate, 16000), 16000, subtype="PCM_16")
     os.replace(tmp, dest)
     return dest
-
-
-def _group_mean(groups: dict, sets: list, audio: str, key: str) -> float:
-    tot, n = 0.0, 0
-    for s in sets:
-        g = groups[f"{s} x {audio}"]["mean"]
-        tot += g[key] * g["count"]
-        n += g["count"]
-    return tot / n
 
 
 def main():
