@@ -265,6 +265,13 @@ class DitasSystem:
         return self.cfg.stages
 
     @property
+    def stage_networks(self) -> StageNetworks:
+        """H_1..H_t and R_1..R_t of a DITAS variant (shared objects for variant S)."""
+        if self.is_baseline:
+            raise ValueError(f"{self.cfg.variant} is a baseline without stage sub-networks")
+        return self._nets
+
+    @property
     def sub_networks(self) -> list:
         """Unique sub-networks, in stage order."""
         if self.is_baseline:

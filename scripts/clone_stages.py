@@ -31,9 +31,9 @@ def main() -> int:
     cfg = read_config(os.path.join(args.run, "config.yaml"))
     system = build_system(cfg.model)
     system.load_weights(os.path.join(args.run, "model.weights.h5"))
-    nets = system._nets
     if system.is_baseline or cfg.model.variant == "S":
         sys.exit(f"clone_stages: variant {cfg.model.variant} has no separate stages")
+    nets = system.stage_networks
     s = args.source - 1
     for t in args.targets:
         if not 1 <= t <= cfg.model.stages or t == args.source:

@@ -84,8 +84,8 @@ def main():
     )
     w(
         "* **Run 2 (both models, second session).** At the end of run 1 the revealing networks of stages 4 "
-        "and 5 of both models had collapsed to a zero output (default: R_4, R_5 ~ 2e-4 RMS against residuals "
-        "of 5e-2, so C_3 = C_4 = C_5) and got no useful gradient back. Run 2 starts from run 1's weights with "
+        "and 5 of both models had collapsed to a near-zero output (C_3 = C_4 = C_5 in "
+        "`checkpoints/<name>/validation_run1.jsonl`) and got no useful gradient back. Run 2 starts from run 1's weights with "
         "stage 3's hiding and revealing networks copied into stages 4 and 5 "
         "(`python scripts/clone_stages.py checkpoints/<name> <out> --source 3 --targets 4 5` on the run-1 "
         "checkpoint, which is in git history) and Adam restarted at 5e-4, divided by 3 every 3,000 steps: "

@@ -27,7 +27,7 @@ def test_clone_stages_copies_one_stage_into_later_ones(tmp_path, lj_tree, voc_tr
     assert p.returncode == 0, p.stderr
     system = build_system(read_config(str(run / "config.yaml")).model)
     system.load_weights(str(out))
-    nets = system._nets
+    nets = system.stage_networks
     for kind in ("hiding", "revealing"):
         src = getattr(nets, kind)[1].get_weights()
         for t in (2, 3):
