@@ -69,12 +69,13 @@ def main(verbose: bool):
 
 TRAIN_EXAMPLE = """
 \b
-Example (the shipped CPU model, on the repository's shared data):
-  ditas-train --config cpu --model-dir runs/default \\
-    --images ../shared/data/images/train --audio ../shared/data/audio/LJSpeech-1.1 \\
+Example (the shipped CPU recipe, on the repository's shared data):
+  ditas-train --config cpu --model-dir runs/mine \\
+    --images ../shared/data/images/train/bsd200 --images ../shared/data/images/train/t91 \\
+    --audio ../shared/data/audio/LJSpeech-1.1 \\
     --val-images ../shared/data/images/test/set5 --val-audio ../shared/data/audio/LJSpeech-1.1 \\
     --set 'data.ljspeech_train_prefixes=[LJ001]' --set 'data.ljspeech_val_prefixes=[LJ002-00]' \\
-    --steps 12000
+    --steps 24000
 Run the same command again to resume from the last checkpoint.
 """
 
@@ -85,7 +86,7 @@ def _train_options(fn):
             "--config",
             "configs",
             multiple=True,
-            help="Preset (paper, cpu, cpu_quiet, repro, smoke) or YAML file; repeatable.",
+            help="Preset (paper, repro, cpu, robust, cpu_white, cpu_quiet, smoke) or YAML file; repeatable.",
         ),
         click.option("--set", "overrides", multiple=True, help="Override section.key=value; repeatable."),
         click.option(
@@ -154,13 +155,17 @@ def train_main(verbose, **kwargs):
 
 
 def _load_steg(model: str):
-    """Load a model (after the inputs were checked, so a typo costs no TensorFlow import)."""
-    from ditas_tf.stego import resolve_model_dir
+    """Load a model after the inputs were checked.
 
-    resolve_model_dir(model)
-    _quiet_tf_import()
-    from ditas_tf.stego import Steganographer
+    A folder with LiteRT graphs (every shipped model) never imports TensorFlow;
+    one without them runs the Keras model, with TensorFlow's start-up chatter silenced.
+    """
+    from ditas_tf.runners import has_graphs
+    from ditas_tf.stego import Steganographer, resolve_model_dir
 
+    if not has_graphs(resolve_model_dir(model)):
+        click.echo("note: this model folder has no TFLite graphs: using TensorFlow (slower start)", err=True)
+        _quiet_tf_import()
     return Steganographer.load(model)
 
 
@@ -189,14 +194,13 @@ def _quiet_tf_import() -> None:
 @click.argument("cover_audio", type=click.Path())
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Container WAV to write.")
 @click.option("--key", default=None, help="Secret key: positions and order of the subsequences.")
-@click.option(
-    "--model", default="default", show_default=True, help="Shipped model name (default, quiet) or model folder."
-)
+@click.option("--model", default="default", show_default=True, help="Shipped model name (default) or model folder.")
 @click.option("--stages", type=int, default=None, help="Hide with the first K stages (default: all).")
 @click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
 @click.option("--resize", default=None, help="Resize the secret to WxH first (e.g. 64x64: one tile, 1.28 s of speech).")
+@click.option("--pesq", is_flag=True, help="Also measure wide-band PESQ over the carrying span (slower).")
 @user_errors
-def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize):
+def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize, pesq):
     """Hide SECRET_IMAGE in COVER_AUDIO and write the container WAV."""
     import numpy as np
 
@@ -219,9 +223,18 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
     write_audio(output, res.container, rate, float32=float32)
     w, h = res.size
     click.echo(
-        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s), {len(res.slots)} subsequences) "
-        f"in {output}: SNR {res.snr_db:.1f} dB in the subsequences, {res.snr_db_file:.1f} dB over the file"
+        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s)) in {output}: "
+        f"span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
     )
+    if pesq:
+        from ditas_tf.audio import pcm16_roundtrip, resample, to_mono
+        from ditas_tf.span import span_metrics
+
+        stored = res.container if float32 else pcm16_roundtrip(res.container)
+        c16 = resample(to_mono(cover if cover.ndim == 2 else cover[:, None]), rate, steg.rate)
+        x16 = resample(to_mono(stored), rate, steg.rate)[: len(c16)]
+        m = span_metrics(c16, x16, steg.rate, gain=res.gain)
+        click.echo(f"span PESQ-WB {m['span_pesq_wb']:.2f} (whole file {m['file_pesq_wb']:.2f})")
     if res.reveal_hint:
         click.echo(f"reveal with: ditas reveal {output} -o revealed.png {res.reveal_hint}")
 
@@ -231,9 +244,7 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="PNG to write.")
 @click.option("--key", default=None, help="The key used to hide.")
 @click.option("--size", default=None, help="WxH of the hidden image (default: one tile, 64x64).")
-@click.option(
-    "--model", default="default", show_default=True, help="Shipped model name (default, quiet) or model folder."
-)
+@click.option("--model", default="default", show_default=True, help="Shipped model name (default) or model folder.")
 @click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
 @user_errors
 def reveal_cmd(container_audio, output, key, size, model, stages):
@@ -258,15 +269,31 @@ def reveal_cmd(container_audio, output, key, size, model, stages):
 @main.command("demo")
 @click.option("--out", "out_dir", default="ditas-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--model", default="default", show_default=True)
+@click.option("--key", default=None, help="Hide and reveal with this key.")
+@click.option(
+    "--json", "json_path", default=None, type=click.Path(dir_okay=False), help="Also write the report as JSON."
+)
 @user_errors
-def demo_cmd(out_dir, model):
+def demo_cmd(out_dir, model, key, json_path):
     """Hide the bundled sample image in the bundled speech clip, reveal it, print metrics."""
-    _quiet_tf_import()
     from ditas_tf.demo import run_demo
+    from ditas_tf.runners import has_graphs
+    from ditas_tf.stego import resolve_model_dir
 
-    report = run_demo(out_dir, model)
+    if not has_graphs(resolve_model_dir(model)):
+        _quiet_tf_import()
+    report = run_demo(out_dir, model, key=key)
     for k, v in report.items():
         click.echo(f"{k}: {v}")
+    if json_path:
+        import json
+
+        from ditas_tf.fileio import atomic_write_text
+
+        atomic_write_text(
+            json_path,
+            json.dumps({k: v for k, v in report.items() if not isinstance(v, str) or k == "backend"}, indent=1) + "\n",
+        )
 
 
 @main.command("export")
@@ -317,9 +344,20 @@ def export_cmd(model, out_dir, version, images, audio, settings):
 @click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
 @click.option("--no-wav", is_flag=True, help="Skip the 16-bit WAV write/read before revealing.")
 @click.option("--max-images", type=int, default=None, help="At most this many images per set.")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    help="Transform the container file before revealing, e.g. mp3:128, gain:-20, cut_start:100 "
+    "(repeatable, applied in order; names in ditas_tf/channels.py).",
+)
 @user_errors
-def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images):
+def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels):
     """Evaluate models on image sets x audio sets: metrics.json, table.md, figures."""
+    from ditas_tf.channels import parse
+
+    for spec in channels:
+        parse(spec)
     _quiet_tf_import()
     from ditas_tf.evaluate import evaluate
 
@@ -332,12 +370,14 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
         wav=not no_wav,
         audio_select=list(audio_select),
         max_images=max_images,
+        channels=tuple(channels),
     )
     for name, m in report["models"].items():
         o = m["overall"]
         click.echo(
             f"{name}: PSNR {o['psnr']:.2f} dB, SSIM {o['ssim']:.4f}, MS-SSIM {o['ms_ssim']:.4f}, "
-            f"SNR {o['snr_db']:.2f} dB, PESQ {o['pesq']:.3f}, container MSE {o['container_mse']:.3E}"
+            f"span SNR {o['span_snr_db']:.2f} dB, span PESQ-WB {o['span_pesq_wb']:.3f} "
+            f"(whole file: {o['file_snr_db']:.2f} dB, {o['file_pesq_wb']:.3f}), skipped {len(m['skipped'])}"
         )
     click.echo(f"wrote {out_dir}/metrics.json, table.md and figures")
 
@@ -374,7 +414,7 @@ def windows_cmd(container_audio, output, key, size, model):
     data, rate = read_audio(container_audio)
     # Only the geometry is needed: no TensorFlow, no weights.
     cfg = read_config(os.path.join(resolve_model_dir(model), "config.yaml"))
-    steg = Steganographer(cfg, system=None, name=model)
+    steg = Steganographer(cfg, runner=None, name=model)
     n = cfg.model.image_size
     w, h = wh or (n, n)
     rows, cols = steg.tile_grid(w, h)

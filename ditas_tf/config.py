@@ -18,7 +18,8 @@ import yaml
 from ditas_tf.errors import ConfigError
 
 VARIANTS = ("M", "M-E", "M-D", "M-ED", "S", "deep-steg", "kreuk")
-HIDING_OUTPUTS = ("container", "residual", "residual_fixed_snr")
+BASELINES = ("deep-steg", "kreuk")
+HIDING_OUTPUTS = ("container", "residual", "residual_fixed_snr", "residual_masked")
 DOMAINS = ("raw", "stft")
 
 
@@ -39,9 +40,23 @@ class ModelConfig:
       hiding_output: ``container`` (H_i outputs T~_i, eq. 1), ``residual``
         (T~_i = T_i + H_i output) or ``residual_fixed_snr`` (the modification
         is rescaled to exactly ``target_snr_db`` below each subsequence).
-      target_snr_db: the container SNR used by ``residual_fixed_snr``.
+        ``residual_masked`` shapes the modification by the cover's STFT
+        magnitude (``|C| ** mask_exponent``, :mod:`ditas_tf.masking`) before
+        rescaling it to ``target_snr_db``, so that speech masks it.
+      target_snr_db: the container SNR of every subsequence used by
+        ``residual_fixed_snr`` and ``residual_masked``.
+      mask_exponent: 0 = white modification, 1 = follows the cover's spectrum.
+      mask_frame_length: STFT frame of the mask (sqrt-Hann, 50 % overlap).
+      mask_mode: ``gain`` multiplies the network's modification by the mask
+        (the network can still raise weak bins); ``phase`` keeps only its
+        phases, so the mask alone sets the magnitudes; ``bounded`` keeps its
+        phases and lets it move each magnitude within +-``mask_bound_db``.
+      mask_bound_db: the magnitude freedom of ``mask_mode=bounded``.
+      spread: multiply the hiding network's output by a fixed +-1 sequence
+        before the mask (and the networks' audio inputs by the same), so the
+        modification is white before it is shaped (``residual_masked`` only).
       normalize_audio: networks see audio blocks divided by their RMS (the
-        revealer always, the hiding network with ``residual_fixed_snr``), which
+        revealer always, the hiding network with the rescaled outputs), which
         makes the model independent of the cover's loudness.
       lowpass_hz: low-pass cut-off of the modification (0 = off; residual
         modes, raw domain), so that it survives resampling to the cover's rate.
@@ -59,6 +74,11 @@ class ModelConfig:
     domain: str = "raw"
     hiding_output: str = "container"
     target_snr_db: float = 10.0
+    mask_exponent: float = 0.5
+    mask_frame_length: int = 256
+    mask_mode: str = "gain"
+    mask_bound_db: float = 6.0
+    spread: bool = False
     normalize_audio: bool = False
     lowpass_hz: float = 0.0
     sample_rate: int = 16000
@@ -174,6 +194,69 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
+class ChannelConfig:
+    """Training-time channel: what a file goes through, simulated on each container block
+    between the hiding and the revealing stage (:class:`ditas_tf.layers.TrainingChannel`).
+
+    Ranges are ``[low, high]`` and drawn uniformly per example; the defaults
+    leave the container untouched (``train.quantization_noise`` still adds
+    16-bit rounding).
+
+    Attributes:
+      noise_probability: share of examples given white noise ...
+      noise_snr_db: ... this many dB under the block.
+      gain_db: a gain.
+      bits: PCM bit depth of a rounding noise (16 = what quantization_noise adds anyway).
+      lowpass_probability: share of examples low-passed ...
+      lowpass_hz: ... at this cut-off.
+      codec_probability: share of examples given the codec proxy, which gates off STFT bins ...
+      codec_floor_db: ... this far under their frame's loudest bin ...
+      codec_snr_db: ... and adds noise this far under the bins it keeps.
+    """
+
+    noise_probability: float = 0.0
+    noise_snr_db: list = dataclasses.field(default_factory=lambda: [20.0, 40.0])
+    gain_db: list = dataclasses.field(default_factory=lambda: [0.0, 0.0])
+    bits: list = dataclasses.field(default_factory=lambda: [16.0, 16.0])
+    lowpass_probability: float = 0.0
+    lowpass_hz: list = dataclasses.field(default_factory=lambda: [4000.0, 7500.0])
+    codec_probability: float = 0.0
+    codec_floor_db: list = dataclasses.field(default_factory=lambda: [25.0, 45.0])
+    codec_snr_db: list = dataclasses.field(default_factory=lambda: [15.0, 30.0])
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the channel changes anything beyond 16-bit rounding."""
+        return (
+            self.noise_probability > 0
+            or self.lowpass_probability > 0
+            or self.codec_probability > 0
+            or any(float(v) != 0.0 for v in self.gain_db)
+            or any(float(v) != 16.0 for v in self.bits)
+        )
+
+    def validate(self, rate: int) -> None:
+        """Raise ConfigError naming the first bad key."""
+        for key in ("noise_probability", "lowpass_probability", "codec_probability"):
+            v = getattr(self, key)
+            if not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ConfigError(f"channel.{key} must be in [0, 1], got {v!r}")
+        bounds = {
+            "noise_snr_db": (-20, 100),
+            "gain_db": (-60, 20),
+            "bits": (2, 24),
+            "lowpass_hz": (100, rate / 2),
+            "codec_floor_db": (0, 120),
+            "codec_snr_db": (-10, 100),
+        }
+        for key, (lo, hi) in bounds.items():
+            v = getattr(self, key)
+            ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+            if not ok or not lo <= v[0] <= v[1] <= hi:
+                raise ConfigError(f"channel.{key} must be [low, high] with {lo} <= low <= high <= {hi}, got {v!r}")
+
+
+@dataclasses.dataclass
 class ExportConfig:
     """Export configuration.
 
@@ -204,6 +287,7 @@ class Config:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    channel: ChannelConfig = dataclasses.field(default_factory=ChannelConfig)
     export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
 
     def to_dict(self) -> dict:
@@ -251,6 +335,20 @@ class Config:
                     f"the STFT of one subsequence ({frames} frames x {bins} bins) must cover "
                     f"image_size x image_size: use model.stft_frame_length={2 * m.image_size}"
                 )
+        if m.hiding_output == "residual_masked":
+            if m.domain != "raw":
+                raise ConfigError("model.hiding_output 'residual_masked' needs model.domain=raw")
+            _choice("model.mask_mode", m.mask_mode, ("gain", "phase", "bounded"))
+            if not 0 < m.mask_bound_db <= 40:
+                raise ConfigError(f"model.mask_bound_db must be in (0, 40], got {m.mask_bound_db}")
+            if not 0 <= m.mask_exponent <= 2:
+                raise ConfigError(f"model.mask_exponent must be in [0, 2], got {m.mask_exponent}")
+            if m.mask_frame_length < 4 or m.mask_frame_length % 4 or m.block_samples % (m.mask_frame_length // 2):
+                raise ConfigError(
+                    f"model.mask_frame_length must be a multiple of 4 whose half divides image_size**2, got {m.mask_frame_length}"
+                )
+        elif m.spread:
+            raise ConfigError("model.spread needs model.hiding_output=residual_masked")
         if m.sample_rate != d.sample_rate:
             raise ConfigError(f"model.sample_rate ({m.sample_rate}) must equal data.sample_rate ({d.sample_rate})")
         if not 0 <= m.lowpass_hz < m.sample_rate / 2:
@@ -266,6 +364,7 @@ class Config:
             raise ConfigError(f"train.learning_rate must be > 0, got {t.learning_rate}")
         if t.lr_decay_factor < 1:
             raise ConfigError(f"train.lr_decay_factor must be >= 1, got {t.lr_decay_factor}")
+        self.channel.validate(m.sample_rate)
         return self
 
 
@@ -280,7 +379,7 @@ def _positive(key: str, value: int, upper: int) -> None:
         raise ConfigError(f"{key} must be an integer in 1..{upper}, got {value!r}")
 
 
-PRESETS = ("paper", "cpu", "cpu_quiet", "repro", "smoke")
+PRESETS = ("paper", "cpu", "robust", "cpu_white", "cpu_quiet", "repro", "smoke")
 
 
 def preset_path(name: str):
@@ -390,6 +489,13 @@ def merge_yaml(cfg: Config, src: str) -> None:
         tree = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{src}: invalid YAML: {exc}".splitlines()[0]) from None
+    if isinstance(tree, dict) and "base" in tree:
+        # `base: cpu` merges that preset first, so an overlay states only what it changes.
+        tree = dict(tree)
+        base = tree.pop("base")
+        if base not in PRESETS or base == src:
+            raise ConfigError(f"{src}: base must name another preset ({', '.join(PRESETS)}), got {base!r}")
+        merge_yaml(cfg, base)
     _merge(cfg, tree, src)
 
 
@@ -417,3 +523,17 @@ def read_config(path: str) -> Config:
     except yaml.YAMLError:
         raise ConfigError(f"{path}: invalid YAML") from None
     return from_dict(tree)
+
+
+def portable_config(cfg: Config) -> Config:
+    """A copy of ``cfg`` without the paths of the machine it was trained on.
+
+    A shipped model folder carries the network, the energy floor and the
+    export settings; data folders and the warm-start file only made sense on
+    the training machine (``ditas export`` takes ``--images``/``--audio``).
+    """
+    out = from_dict(dataclasses.asdict(cfg))
+    out.data.train_images, out.data.train_audio = [], []
+    out.data.val_images, out.data.val_audio = [], []
+    out.train.init_weights = ""
+    return out

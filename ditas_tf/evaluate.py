@@ -8,9 +8,13 @@ Protocol (recorded in every metrics.json):
   (unkeyed) positions, by the same code as ``ditas hide``;
 * each container is written as a 16-bit PCM WAV and read back before it is
   revealed (``--no-wav`` turns this off);
-* container MSE and SNR are measured on the 16 kHz mid signal over the
-  subsequences that carry the image; PESQ (wide-band) over the whole clip at
-  16 kHz; PSNR / SSIM / MS-SSIM on the revealed tile, for every C_i.
+* audibility on the 16 kHz mid signal: SNR and wide-band PESQ over the
+  carrying span (first to last modified sample), and over the whole file
+  beside them (``file_``); container MSE and SNR over the carrying subsequences;
+* PSNR / SSIM / MS-SSIM on the revealed tile rounded to uint8, for every C_i,
+  and the PSNR of the worst 16x16 block;
+* ``--channel NAME[:PARAM]`` (:mod:`ditas_tf.channels`) transforms the
+  container file between the write and the reveal.
 """
 
 from __future__ import annotations
@@ -23,17 +27,18 @@ import tempfile
 
 import numpy as np
 
+from ditas_tf import channels as channels_lib
 from ditas_tf import data as data_lib
+from ditas_tf import span as span_lib
 from ditas_tf.audio import read_audio, resample, to_mono, write_audio
 from ditas_tf.errors import InputError
 from ditas_tf.fileio import atomic_path, atomic_write_text
 from ditas_tf.images import EVAL_PROTOCOL
-from ditas_tf.metrics import image_metrics, pesq_wb
-from ditas_tf.positions import gather
+from ditas_tf.metrics import image_metrics
 
 log = logging.getLogger(__name__)
 
-AUDIO_KEYS = ("container_mse", "snr_db", "pesq")
+AUDIO_KEYS = ("container_mse", "subsequence_snr_db", "span_snr_db", "span_pesq_wb", "file_snr_db", "file_pesq_wb")
 IMAGE_KEYS = ("psnr", "ssim", "ms_ssim")
 
 
@@ -48,34 +53,73 @@ def _nanmean(values) -> float:
 
 
 def evaluate_pair(
-    steg, tile: np.ndarray, cover: np.ndarray, rate: int, stages: int, wav: bool, tmpdir: str, lost: bool
+    steg,
+    tile: np.ndarray,
+    cover: np.ndarray,
+    rate: int,
+    stages: int,
+    wav: bool,
+    tmpdir: str,
+    lost: bool,
+    channels: tuple = (),
 ):
-    """Hide one tile in one clip, (write/read 16-bit WAV), reveal; metrics per stage."""
+    """Hide one tile in one clip, (write/read 16-bit WAV), (apply a channel), reveal; metrics per stage.
+
+    Audio metrics compare the 16 kHz mid signals of cover and container before
+    any channel, over the carrying span and over the whole file
+    (:func:`ditas_tf.span.span_metrics`). Image metrics are taken on the
+    revealed tile rounded to uint8, for every C_i, with the worst 16x16 block.
+    """
     res = steg.hide_array(tile, cover, rate, stages=stages)
     container = res.container
     if wav:
         path = os.path.join(tmpdir, "container.wav")
         write_audio(path, container, rate)
         container, _ = read_audio(path)
-    windows, slots = steg.container_windows(container, rate, 1, stages=stages)
-    revealed = steg.reveal_windows(windows, stages)[0]  # [k, n, n, 3]
-    img = image_metrics(np.repeat(tile[None], len(revealed), 0), revealed)
     cover16 = resample(to_mono(cover[:, None] if cover.ndim == 1 else cover), rate, steg.rate)
-    cont16 = resample(to_mono(container), rate, steg.rate)
-    c_sub = gather(cover16, slots, steg.block).astype(np.float64)
-    x_sub = gather(cont16, slots, steg.block).astype(np.float64)
-    mse = float(np.mean((x_sub - c_sub) ** 2))
-    snr = 10 * math.log10(np.sum(c_sub**2) / max(np.sum((x_sub - c_sub) ** 2), 1e-20))
+    cont16 = resample(to_mono(container), rate, steg.rate)[: len(cover16)]
+    received, rrate = container, rate
+    for spec in channels:
+        received, rrate = channels_lib.apply(spec, received, rrate)
+    windows, starts = steg.container_windows(received, rrate, 1, stages=stages)
+    revealed = quantize_uint8(steg.reveal_windows(windows, stages)[0])  # [k, n, n, 3]
+    img = image_metrics(np.repeat(tile[None], len(revealed), 0), revealed)
+    length = stages * steg.block
+    s0 = int(res.starts[0])
+    c_sub = cover16[s0 : s0 + length].astype(np.float64)
+    x_sub = cont16[s0 : s0 + length].astype(np.float64) / res.gain
     out = {
-        "container_mse": mse,
-        "snr_db": snr,
-        "pesq": pesq_wb(cover16, cont16[: len(cover16)], steg.rate),
+        "container_mse": float(np.mean((x_sub - c_sub) ** 2)),
+        "subsequence_snr_db": span_lib.snr_db(c_sub, x_sub),
+        **{
+            k: v
+            for k, v in span_lib.span_metrics(cover16, cont16, steg.rate, with_pesq=not channels, gain=res.gain).items()
+            if k in AUDIO_KEYS
+        },
+        "sync_offset_error": round(float(starts[0] - s0), 3) if not channels else None,
         "stages": {f"C{i + 1}": {k: float(img[k][i]) for k in IMAGE_KEYS} for i in range(len(revealed))},
     }
     out.update(out["stages"][f"C{len(revealed)}"])
+    out["worst_block_psnr"] = worst_block_psnr(tile, revealed[-1])
     if lost:
         out["lost_subsequence"] = _loss_of_subsequence(steg, tile, windows[0], c_sub.astype(np.float32), stages)
     return out, {"revealed": revealed, "cover16": cover16, "container16": cont16, "window": c_sub.astype(np.float32)}
+
+
+def quantize_uint8(images: np.ndarray) -> np.ndarray:
+    """[0, 1] floats rounded to the 256 levels of a uint8 image (what a PNG stores)."""
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0) / 255.0
+
+
+def worst_block_psnr(secret: np.ndarray, revealed: np.ndarray, block: int = 16) -> float:
+    """PSNR of the worst ``block`` x ``block`` block of a revealed image (tile borders show here)."""
+    h, w = secret.shape[:2]
+    worst = float("inf")
+    for y in range(0, h - block + 1, block):
+        for x in range(0, w - block + 1, block):
+            d = np.asarray(secret[y : y + block, x : x + block], np.float64) - revealed[y : y + block, x : x + block]
+            worst = min(worst, 10 * math.log10(1.0 / max(float(np.mean(d * d)), 1e-12)))
+    return worst
 
 
 def _loss_of_subsequence(steg, tile, window, cover_window, stages):
@@ -104,12 +148,16 @@ def evaluate(
     audio_select=None,
     max_images: int | None = None,
     progress: bool = True,
+    channels: tuple = (),
+    figures: bool = True,
 ) -> dict:
     """Evaluate models on image sets x audio sets; write metrics.json, table.md, figures."""
     from tqdm import tqdm
 
     from ditas_tf.stego import Steganographer
 
+    for spec in channels:
+        channels_lib.parse(spec)  # a bad name fails before any work
     if not models:
         raise InputError("give at least one --model")
     os.makedirs(out_dir, exist_ok=True)
@@ -135,8 +183,11 @@ def evaluate(
             "image_protocol": EVAL_PROTOCOL,
             "pairing": "image i of a set in clip i mod (number of clips), sorted file order, no key",
             "wav_roundtrip_16bit": wav,
-            "audio_metrics": "container MSE/SNR on the 16 kHz mid signal over the carrying subsequences; "
-            "wide-band PESQ over the whole clip",
+            "audio_metrics": "on the 16 kHz mid signal: SNR and wide-band PESQ over the carrying span "
+            "(first to last modified sample) and over the whole file (file_); container MSE and "
+            "subsequence SNR over the carrying subsequences",
+            "image_metrics": "on the revealed tile rounded to uint8; worst_block_psnr over 16x16 blocks",
+            "channels": list(channels),
             "image_sets": {k: len(v) for k, v in image_sets.items()},
             "audio_sets": {k: len(v) for k, v in audio_sets.items()},
         },
@@ -147,7 +198,7 @@ def evaluate(
     bar = tqdm(total=total, disable=not progress, unit="pair")
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
-            steg = Steganographer.load(model, compiled=True)
+            steg = Steganographer.load(model, backend="keras", compiled=True)
             k = steg.stage_count(stages)
             name = _label(model)
             groups, skipped = {}, []
@@ -159,7 +210,9 @@ def evaluate(
                         cpath, cover, rate = clips[i % len(clips)]
                         bar.update(1)
                         try:
-                            m, ex = evaluate_pair(steg, tile, cover, rate, k, wav, tmp, lost=i < 8)
+                            m, ex = evaluate_pair(
+                                steg, tile, cover, rate, k, wav, tmp, lost=figures and i < 8, channels=channels
+                            )
                         except InputError as exc:
                             # e.g. a clip with fewer usable subsequences than a t = 8 model needs
                             log.warning("skipping %s in %s: %s", os.path.basename(path), os.path.basename(cpath), exc)
@@ -189,14 +242,15 @@ def evaluate(
     bar.close()
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(report, indent=1) + "\n")
     atomic_write_text(os.path.join(out_dir, "table.md"), markdown_table(report))
-    _figures(report, examples, out_dir)
+    if figures:
+        _figures(report, examples, out_dir)
     return report
 
 
 def _means(rows, k) -> dict:
     # Baselines reveal in one stage: count the stages the rows actually have.
     k = min(k, min(len(r["stages"]) for r in rows))
-    out = {key: _nanmean(r[key] for r in rows) for key in AUDIO_KEYS + IMAGE_KEYS}
+    out = {key: _nanmean(r.get(key) for r in rows) for key in AUDIO_KEYS + IMAGE_KEYS + ("worst_block_psnr",)}
     out["per_stage"] = {
         f"C{i + 1}": {key: _nanmean(r["stages"][f"C{i + 1}"][key] for r in rows) for key in IMAGE_KEYS}
         for i in range(k)
@@ -211,21 +265,25 @@ def _means(rows, k) -> dict:
 
 
 def markdown_table(report: dict) -> str:
-    """Table 1 layout (container MSE; revealed PSNR / SSIM / MS-SSIM) plus SNR and PESQ."""
+    """Table 1 layout (container MSE; revealed PSNR / SSIM / MS-SSIM) plus span and file SNR / PESQ."""
     groups = list(dict.fromkeys(g for m in report["models"].values() for g in m["groups"]))
     lines = []
     for g in groups:
         lines.append(f"### {g}\n")
-        lines.append("| Method | Container MSE | SNR (dB) | PESQ | PSNR (dB) | SSIM | MS-SSIM |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append(
+            "| Method | Container MSE | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB "
+            "| PSNR (dB) | SSIM | MS-SSIM | worst block PSNR (dB) |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for name, m in report["models"].items():
             if g not in m["groups"]:
-                lines.append(f"| {name} | (every pair skipped: cover too short) | | | | | |")
+                lines.append(f"| {name} | (every pair skipped: cover too short) | | | | | | | | |")
                 continue
             x = m["groups"][g]["mean"]
             lines.append(
-                f"| {name} | {x['container_mse']:.4E} | {x['snr_db']:.2f} | {x['pesq']:.3f} | "
-                f"{x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} |"
+                f"| {name} | {x['container_mse']:.4E} | {x['span_snr_db']:.2f} | {x['span_pesq_wb']:.3f} | "
+                f"{x['file_snr_db']:.2f} | {x['file_pesq_wb']:.3f} | "
+                f"{x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} | {x['worst_block_psnr']:.2f} |"
             )
         lines.append("")
     return "\n".join(lines) + "\n"

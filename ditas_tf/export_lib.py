@@ -33,6 +33,7 @@ from ditas_tf.version import __version__
 log = logging.getLogger(__name__)
 
 SETTINGS = ("float32", "float16", "dynamic_int8", "full_int8")
+HIDE_SETTINGS = ("float32", "float16")
 
 
 class ExportVerificationError(DitasError):
@@ -92,8 +93,8 @@ def _front_end_nodes(float_blob: bytes) -> list:
     return out
 
 
-def convert(saved_model_dir: str, setting: str, calibration: np.ndarray | None) -> bytes:
-    """Convert the ``reveal`` signature to TFLite with builtin ops only.
+def convert(saved_model_dir: str, setting: str, calibration: np.ndarray | None, signature: str = "reveal") -> bytes:
+    """Convert the ``reveal`` (or ``hide``) signature to TFLite with builtin ops only.
 
     ``full_int8``: every convolution of the stage networks in int8 (calibrated
     on ``calibration``), with the per-block front end kept in float32
@@ -102,7 +103,7 @@ def convert(saved_model_dir: str, setting: str, calibration: np.ndarray | None) 
     import tensorflow as tf
 
     def make():
-        conv = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=["reveal"])
+        conv = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[signature])
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         return conv
 
@@ -115,6 +116,8 @@ def convert(saved_model_dir: str, setting: str, calibration: np.ndarray | None) 
     try:
         if setting != "full_int8":
             return conv.convert()
+        if signature != "reveal":
+            raise DitasError(f"full_int8 is offered for the reveal graph only, not {signature}")
         nodes = _front_end_nodes(conv.convert())
         conv = make()
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -207,16 +210,7 @@ def export(
         import ai_edge_litert  # noqa: F401
     except ImportError:
         raise DitasError("ditas export verifies with ai-edge-litert: pip install 'ditas-tf[export]'") from None
-    steg = Steganographer.load(model)
-    if images:
-        steg.cfg.data.train_images = list(images)
-    if audio:
-        steg.cfg.data.train_audio = list(audio)
-    missing = [p for p in steg.cfg.data.train_images + steg.cfg.data.train_audio if not os.path.isdir(p)]
-    if missing or not steg.cfg.data.train_images or not steg.cfg.data.train_audio:
-        raise InputError(
-            f"calibration data not found ({', '.join(missing) or 'none configured'}): pass --images and --audio"
-        )
+    steg = Steganographer.load(model, backend="keras")
     ecfg = steg.cfg.export
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     os.makedirs(parent, exist_ok=True)
@@ -225,7 +219,7 @@ def export(
         sm_dir = os.path.join(tmp, "saved_model", "ditas", str(version))
         build_archive(steg).write_out(sm_dir, verbose=False)
         n_cal, n_ver = ecfg.calibration_examples, ecfg.verify_examples
-        pairs = _verification_pairs(steg, n_cal + n_ver)
+        pairs = _verification_pairs(steg, n_cal + n_ver, images, audio)
         containers, secret = pairs["containers"], pairs["secrets"]
         calibration, verify, verify_secret = containers[:n_cal], containers[n_cal:], secret[n_cal:]
         loaded = tf.saved_model.load(sm_dir)
@@ -258,6 +252,33 @@ def export(
                 "passed": bool(loss <= limit),
             }
             log.info("%s: %d bytes, PSNR %.3f dB (loss %.4f dB, limit %.2f)", setting, len(blob), p, loss, limit)
+        # The hide graphs for phones: their containers, 16-bit rounded, revealed by the SavedModel.
+        from ditas_tf.audio import pcm16_roundtrip
+        from ditas_tf.runners import litert_interpreter
+
+        hiding = {}
+        verify_cover = pairs["covers"][n_cal:]
+        for setting in (x for x in HIDE_SETTINGS if x in settings):
+            blob = convert(sm_dir, setting, None, signature="hide")
+            name = f"tflite/hide_{setting}.tflite"
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(blob)
+            run = litert_interpreter(os.path.join(tmp, name)).get_signature_runner("hide")
+            cont = run(cover_audio=verify_cover, secret_image=verify_secret)["container_audio"]
+            rev = reveal_fn(container_audio=tf.constant(pcm16_roundtrip(cont)))["revealed_image"].numpy()
+            p = float(np.mean(_psnr(verify_secret, rev)))
+            limit = ecfg.max_psnr_loss_db[setting]
+            hiding[setting] = {
+                "file": name,
+                "bytes": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "psnr_db": round(p, 4),
+                "psnr_loss_db": round(sm_psnr - p, 4),
+                "max_psnr_loss_db": limit,
+                "container_max_abs_diff_vs_keras": float(np.max(np.abs(cont - pairs["raw_containers"][n_cal:]))),
+                "passed": bool(sm_psnr - p <= limit),
+            }
+            results[f"hide_{setting}"] = hiding[setting]
         meta = {
             "ditas_tf_version": __version__,
             "model": model,
@@ -300,7 +321,7 @@ def export(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verification_pairs(steg, count: int):
+def _verification_pairs(steg, count: int, images: list | None = None, audio: list | None = None):
     """Real pairs from the data module's deterministic path, and the hider's containers.
 
     Secrets: the model's training images (evenly spread, evaluation protocol);
@@ -312,16 +333,85 @@ def _verification_pairs(steg, count: int):
 
     cfg = steg.cfg
     d = cfg.data
-    files = data_lib.list_images(d.train_images, d.voc_train_split)
+    image_roots = list(images or d.train_images)
+    audio_roots = list(audio or d.train_audio)
+    missing = [p for p in image_roots + audio_roots if not os.path.isdir(p)]
+    if missing or not image_roots or not audio_roots:
+        raise InputError(
+            f"calibration data not found ({', '.join(missing) or 'none configured'}): pass --images and --audio"
+        )
+    files = data_lib.list_images(image_roots, d.voc_train_split)
     step = max(1, len(files) // count)
     secrets, _ = data_lib.eval_images(files[::step][:count], cfg.model.image_size)
-    clips = data_lib.list_audio(d.train_audio, d.ljspeech_train_prefixes, "TRAIN")
+    clips = data_lib.list_audio(audio_roots, d.ljspeech_train_prefixes, "TRAIN")
     covers, _ = data_lib.eval_covers(clips, cfg, len(secrets))
-    conts = []
-    for i in range(0, len(secrets), 16):
-        batch = {"secret_image": secrets[i : i + 16], "cover_audio": covers[i : i + 16]}
-        conts.append(pcm16_roundtrip(steg.system.hider()(batch, training=False)["container_audio"].numpy()))
-    return {"containers": np.concatenate(conts), "secrets": secrets}
+    raw = steg.runner.hide(secrets, covers, cfg.model.stages)
+    return {"containers": pcm16_roundtrip(raw), "raw_containers": raw, "secrets": secrets, "covers": covers}
+
+
+def package_graphs(model_dir: str, images: list | None = None, audio: list | None = None, count: int = 16) -> dict:
+    """Write the verified LiteRT graphs of a model folder into it (the TensorFlow-free path).
+
+    Converts the ``hide`` and ``reveal`` signatures to float32 TFLite, runs both
+    under ai_edge_litert on ``count`` real pairs (``images``/``audio``, default:
+    the model's training data) and requires a container within 1e-4 max abs of
+    the Keras hider's and a revealed PSNR within 0.01 dB of the Keras
+    revealer's. Writes hide_float32.tflite, reveal_float32.tflite and
+    graphs.json (the verification, no machine paths) atomically.
+    """
+    from ditas_tf.audio import pcm16_roundtrip
+    from ditas_tf.runners import HIDE_GRAPH, REVEAL_GRAPH, LiteRTRunner
+    from ditas_tf.stego import Steganographer
+
+    steg = Steganographer.load(model_dir, backend="keras")
+    m = steg.cfg.model
+    pairs = _verification_pairs(steg, count, images, audio)
+    secrets, covers = pairs["secrets"], pairs["covers"]
+    keras_cont = steg.runner.hide(secrets, covers, m.stages)
+    stored = pcm16_roundtrip(keras_cont)
+    keras_rev = np.clip(steg.runner.reveal(stored, m.stages)[:, -1], 0, 1)
+    tmp = tempfile.mkdtemp(prefix=".graphs-", dir=model_dir)
+    try:
+        sm_dir = os.path.join(tmp, "saved_model")
+        build_archive(steg).write_out(sm_dir, verbose=False)
+        blobs = {}
+        for name, sig in ((HIDE_GRAPH, "hide"), (REVEAL_GRAPH, "reveal")):
+            blobs[name] = convert(sm_dir, "float32", None, signature=sig)
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(blobs[name])
+        lite = LiteRTRunner(tmp, m.stages, m.image_size, m.block_samples)
+        lite_cont = lite.hide(secrets, covers, m.stages)
+        lite_rev = np.clip(lite.reveal(stored, m.stages)[:, -1], 0, 1)
+        cont_diff = float(np.max(np.abs(lite_cont - keras_cont)))
+        psnr_keras = float(np.mean(_psnr(secrets, keras_rev)))
+        psnr_lite = float(np.mean(_psnr(secrets, lite_rev)))
+        report = {
+            "ditas_tf_version": __version__,
+            "weights_sha256": _sha256(os.path.join(model_dir, "model.weights.h5")),
+            "graphs": {
+                name: {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()} for name, blob in blobs.items()
+            },
+            "verification": {
+                "pairs": len(secrets),
+                "container_max_abs_diff": cont_diff,
+                "container_limit": 1e-4,
+                "keras_psnr_db": round(psnr_keras, 4),
+                "litert_psnr_db": round(psnr_lite, 4),
+                "psnr_loss_db": round(psnr_keras - psnr_lite, 5),
+                "psnr_limit_db": 0.01,
+            },
+        }
+        if cont_diff > 1e-4 or abs(psnr_keras - psnr_lite) > 0.01:
+            raise ExportVerificationError(
+                f"LiteRT graphs disagree with Keras: container max abs {cont_diff:.2e} (limit 1e-4), "
+                f"PSNR {psnr_lite:.4f} vs {psnr_keras:.4f} dB (limit 0.01)"
+            )
+        for name in blobs:
+            os.replace(os.path.join(tmp, name), os.path.join(model_dir, name))
+        atomic_write_text(os.path.join(model_dir, "graphs.json"), json.dumps(report, indent=2) + "\n")
+        return report
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _sha256(path: str) -> str:

@@ -65,3 +65,13 @@ def save_png(path: str, image: np.ndarray) -> None:
         arr = np.round(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(arr).save(tmp, format="PNG")
+
+
+def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images of the same shape (peak 255)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)

@@ -12,6 +12,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ditas_tf import masking
+from ditas_tf.masking import lowpass_kernel
+
 PACKAGE = "ditas_tf"
 
 
@@ -137,6 +140,121 @@ class FixedSNRResidual(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "snr_db": self.snr_db}
+
+
+def _frames(x, frame_length: int):
+    """[B, N] -> [B, N / hop + 1, L] half-overlapping frames, padded by a hop at both ends."""
+    hop = frame_length // 2
+    n = x.shape[-1]
+    seg = tf.reshape(tf.pad(x, [[0, 0], [hop, hop]]), [-1, n // hop + 2, hop])
+    return tf.concat([seg[:, :-1], seg[:, 1:]], axis=-1)
+
+
+def _overlap_add(fr, frame_length: int):
+    """[B, F, L] windowed frames -> [B, (F - 1) * hop] (inverse of _frames)."""
+    hop = frame_length // 2
+    f = fr.shape[1]
+    seg = tf.pad(fr[..., :hop], [[0, 0], [0, 1], [0, 0]]) + tf.pad(fr[..., hop:], [[0, 0], [1, 0], [0, 0]])
+    out = tf.reshape(seg, [-1, (f + 1) * hop])
+    return out[:, hop:-hop]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaskedResidual(keras.layers.Layer):
+    """container = cover + delta shaped by the cover's STFT magnitude, at a fixed SNR.
+
+    ``shaped = ISTFT(STFT(delta) * (|STFT(cover)| + floor) ** exponent)``, then
+    rescaled to sit exactly ``snr_db`` under each block, as
+    :func:`ditas_tf.masking.masked_modification` (the numpy reference) does.
+    With ``mode="phase"`` every bin of delta is first divided by its own
+    magnitude, so that the mask alone sets the magnitudes; ``mode="bounded"``
+    then lets the network move each magnitude within +-``bound_db`` of the mask. The DFTs are
+    constant matrix products and the framing is reshapes and slices, so the
+    layer converts to TFLite builtin ops.
+    """
+
+    def __init__(
+        self,
+        snr_db: float,
+        exponent: float,
+        frame_length: int = 256,
+        mode: str = "gain",
+        bound_db: float = 6.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.snr_db = float(snr_db)
+        self.exponent = float(exponent)
+        self.frame_length = int(frame_length)
+        self.mode = mode
+        self.bound_db = float(bound_db)
+        fwd, inv = masking.dft_matrices(self.frame_length)
+        self._fwd = fwd.astype(np.float32)
+        self._inv = inv.astype(np.float32)
+
+    def _spectrum(self, x):
+        L = self.frame_length
+        fr = _frames(x, L)
+        f = fr.shape[1]
+        spec = tf.matmul(tf.reshape(fr, [-1, L]), tf.constant(self._fwd))
+        return tf.reshape(spec, [-1, f, 2 * (L // 2 + 1)])
+
+    def call(self, inputs):
+        cover, delta = inputs
+        n, m = cover.shape[1], cover.shape[2]
+        L, k = self.frame_length, self.frame_length // 2 + 1
+        c = tf.reshape(cover, [-1, n * m])
+        d = tf.reshape(delta, [-1, n * m])
+        cs = self._spectrum(c)
+        mag = tf.sqrt(cs[..., :k] * cs[..., :k] + cs[..., k:] * cs[..., k:] + 1e-20)
+        rms = tf.sqrt(tf.reduce_mean(mag * mag, axis=[1, 2], keepdims=True))
+        gain = tf.exp(self.exponent * tf.math.log(mag + masking.MASK_FLOOR * rms + 1e-12))
+        ds = self._spectrum(d)
+        if self.mode in ("phase", "bounded"):
+            dmag = tf.sqrt(ds[..., :k] * ds[..., :k] + ds[..., k:] * ds[..., k:] + 1e-20)
+            drms = tf.sqrt(tf.reduce_mean(dmag * dmag, axis=[1, 2], keepdims=True))
+            dmag = dmag + masking.MASK_FLOOR * drms + 1e-12
+            ds = ds / tf.concat([dmag, dmag], axis=-1)
+            if self.mode == "bounded":
+                b = math.log(10.0 ** (self.bound_db / 20.0))
+                gain = gain * tf.exp(b * tf.tanh(tf.math.log(dmag / (drms + 1e-12)) / b))
+        ds = ds * tf.concat([gain, gain], axis=-1)
+        f = ds.shape[1]
+        fr = tf.reshape(tf.matmul(tf.reshape(ds, [-1, 2 * k]), tf.constant(self._inv)), [-1, f, L])
+        shaped = _overlap_add(fr, L)
+        cover_rms = tf.sqrt(tf.reduce_mean(c * c, axis=-1, keepdims=True))
+        shaped_rms = tf.sqrt(tf.reduce_mean(shaped * shaped, axis=-1, keepdims=True) + 1e-24)
+        scale = 10.0 ** (-self.snr_db / 20.0) * cover_rms / shaped_rms
+        return cover + tf.reshape(shaped * scale, [-1, n, m, 1])
+
+    def compute_output_shape(self, shapes):
+        return shapes[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "snr_db": self.snr_db,
+            "exponent": self.exponent,
+            "frame_length": self.frame_length,
+            "mode": self.mode,
+            "bound_db": self.bound_db,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Spread(keras.layers.Layer):
+    """Multiply a block [B, h, w, 1] by the fixed +-1 sequence of :func:`ditas_tf.masking.spreading_sequence`.
+
+    Its own inverse. Between the hiding network and the audio it makes the
+    modification white before the perceptual mask shapes it, so the network
+    cannot pile its energy where the speech is weak; the hiding and revealing
+    networks both work on the despread block.
+    """
+
+    def call(self, x):
+        n, m = x.shape[1], x.shape[2]
+        pn = masking.spreading_sequence(n * m).reshape(1, n, m, 1)
+        return x * tf.constant(pn)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -285,13 +403,6 @@ class TakeChannel(keras.layers.Layer):
         return {**super().get_config(), "index": self.index}
 
 
-def lowpass_kernel(cutoff_hz: float, rate: int, taps: int = 63) -> np.ndarray:
-    """Hann-windowed sinc low-pass FIR (unit DC gain)."""
-    n = np.arange(taps) - (taps - 1) / 2
-    h = np.sinc(2 * cutoff_hz / rate * n) * np.hanning(taps)
-    return (h / h.sum()).astype(np.float32)
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BlockLowPass(keras.layers.Layer):
     """Low-pass filter a block [B, h, w, 1] along its (row-major) sample order.
@@ -315,3 +426,131 @@ class BlockLowPass(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "cutoff_hz": self.cutoff_hz, "rate": self.rate}
+
+
+def _uniform(batch, bounds):
+    lo, hi = float(bounds[0]), float(bounds[1])
+    return tf.random.uniform([batch, 1], lo, hi) if hi > lo else tf.fill([batch, 1], lo)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TrainingChannel(keras.layers.Layer):
+    """What a file goes through, simulated differentiably on container audio, in training only.
+
+    The input is a container block [B, h, w, 1] (row-major samples) or
+    container audio [B, samples]; the output has its shape.
+
+    Each example draws its own channel, in this order:
+
+    * a codec proxy (probability ``codec_probability``): in a 512-sample
+      STFT, bins more than ``codec_floor_db`` under their frame's loudest bin
+      are gated off (a perceptual codec spends no bits on them) and the rest
+      get complex noise ``codec_snr_db`` under their own magnitude;
+    * a low-pass at a cut-off drawn from ``lowpass_hz`` (probability
+      ``lowpass_probability``; a resampler's or a band-limited channel's);
+    * a gain drawn from ``gain_db``;
+    * white noise ``noise_snr_db`` under the block (probability
+      ``noise_probability``);
+    * PCM quantisation to a bit depth drawn from ``bits`` (uniform noise one
+      step wide, the usual straight-through model of rounding).
+
+    Ranges are [low, high] pairs drawn uniformly. Outside training the layer
+    is the identity, so exported graphs never contain it.
+    """
+
+    FRAME = 512
+    HOP = 128
+
+    def __init__(
+        self,
+        rate: int = 16000,
+        noise_probability: float = 0.0,
+        noise_snr_db=(20.0, 40.0),
+        gain_db=(0.0, 0.0),
+        bits=(16.0, 16.0),
+        lowpass_probability: float = 0.0,
+        lowpass_hz=(4000.0, 7500.0),
+        codec_probability: float = 0.0,
+        codec_floor_db=(25.0, 45.0),
+        codec_snr_db=(15.0, 30.0),
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.rate = int(rate)
+        self.noise_probability = float(noise_probability)
+        self.noise_snr_db = [float(v) for v in noise_snr_db]
+        self.gain_db = [float(v) for v in gain_db]
+        self.bits = [float(v) for v in bits]
+        self.lowpass_probability = float(lowpass_probability)
+        self.lowpass_hz = [float(v) for v in lowpass_hz]
+        self.codec_probability = float(codec_probability)
+        self.codec_floor_db = [float(v) for v in codec_floor_db]
+        self.codec_snr_db = [float(v) for v in codec_snr_db]
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        flat = tf.reshape(x, [-1, math.prod(x.shape[1:])])
+        batch = tf.shape(flat)[0]
+        if self.codec_probability > 0:
+            flat = self._maybe(batch, self.codec_probability, self._codec(flat, batch), flat)
+        if self.lowpass_probability > 0:
+            flat = self._maybe(batch, self.lowpass_probability, self._lowpass(flat, batch), flat)
+        flat = flat * 10.0 ** (_uniform(batch, self.gain_db) / 20.0)
+        if self.noise_probability > 0:
+            power = tf.reduce_mean(flat * flat, axis=1, keepdims=True)
+            scale = tf.sqrt(power / 10.0 ** (_uniform(batch, self.noise_snr_db) / 10.0))
+            noisy = flat + scale * tf.random.normal(tf.shape(flat))
+            flat = self._maybe(batch, self.noise_probability, noisy, flat)
+        step = 2.0 ** (1.0 - _uniform(batch, self.bits))
+        flat = flat + step * tf.random.uniform(tf.shape(flat), -0.5, 0.5)
+        return tf.reshape(flat, tf.shape(x))
+
+    @staticmethod
+    def _maybe(batch, probability, changed, unchanged):
+        take = tf.cast(tf.random.uniform([batch, 1]) < probability, changed.dtype)
+        return take * changed + (1.0 - take) * unchanged
+
+    def _lowpass(self, flat, batch):
+        length = flat.shape[1]
+        freqs = tf.constant(np.fft.rfftfreq(length, 1.0 / self.rate)[None, :], tf.float32)
+        cutoff = _uniform(batch, self.lowpass_hz)
+        # A smooth 200 Hz-wide edge: a brick wall would ring over the whole block.
+        response = tf.sigmoid((cutoff - freqs) / 50.0)
+        spec = tf.signal.rfft(flat) * tf.complex(response, tf.zeros_like(response))
+        return tf.signal.irfft(spec, fft_length=[length])
+
+    def _codec(self, flat, batch):
+        length = flat.shape[1]
+        pad = self.FRAME - self.HOP
+        padded = tf.pad(flat, [[0, 0], [pad, pad]])
+        window = tf.signal.hann_window
+        spec = tf.signal.stft(padded, self.FRAME, self.HOP, window_fn=window)
+        mag = _magnitude(spec)
+        level = 20.0 * tf.math.log(mag + 1e-9) / math.log(10.0)
+        peak = tf.reduce_max(level, axis=-1, keepdims=True)
+        floor = _uniform(batch, self.codec_floor_db)[:, :, None]
+        # A soft gate (2 dB wide) keeps the gradient alive near the threshold.
+        gate = tf.sigmoid((level - (peak - floor)) / 2.0)
+        rel = 10.0 ** (-_uniform(batch, self.codec_snr_db)[:, :, None] / 20.0) / math.sqrt(2.0)
+        noise = tf.complex(tf.random.normal(tf.shape(mag)), tf.random.normal(tf.shape(mag)))
+        coded = spec * tf.complex(gate, tf.zeros_like(gate)) * (1.0 + noise * tf.complex(rel, tf.zeros_like(rel)))
+        out = tf.signal.inverse_stft(
+            coded, self.FRAME, self.HOP, window_fn=tf.signal.inverse_stft_window_fn(self.HOP, forward_window_fn=window)
+        )
+        return out[:, pad : pad + length]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_probability": self.noise_probability,
+            "noise_snr_db": self.noise_snr_db,
+            "gain_db": self.gain_db,
+            "bits": self.bits,
+            "lowpass_probability": self.lowpass_probability,
+            "lowpass_hz": self.lowpass_hz,
+            "codec_probability": self.codec_probability,
+            "codec_floor_db": self.codec_floor_db,
+            "codec_snr_db": self.codec_snr_db,
+        }

@@ -2,8 +2,9 @@
 
 * container MSE (audio in [-1, 1]) and SNR in dB,
   10 log10(sum cover^2 / sum (container - cover)^2);
-* PSNR, SSIM and MS-SSIM of [0, 1] images;
-* wide-band PESQ (16 kHz) of container against cover.
+* PSNR, SSIM and MS-SSIM of [0, 1] images.
+
+Audibility over the carrying span (SNR and wide-band PESQ) is :mod:`ditas_tf.span`.
 
 MS-SSIM on 64x64: tf.image.ssim_multiscale's default (five scales, 11-pixel
 window) needs images of at least 161 pixels. We use three scales with weights
@@ -64,20 +65,6 @@ def ms_ssim(a, b):
     return tf.image.ssim_multiscale(a, b, max_val=1.0, power_factors=tuple(w / w.sum()), filter_size=MS_SSIM_FILTER)
 
 
-def pesq_wb(cover: np.ndarray, container: np.ndarray, rate: int = 16000) -> float:
-    """Wide-band PESQ (MOS-LQO, 1.04 .. 4.64) of container against cover.
-
-    Returns NaN when PESQ cannot score the pair (for example no speech found).
-    """
-    from pesq import pesq
-    from pesq.cypesq import PesqError
-
-    try:
-        return float(pesq(rate, np.asarray(cover, np.float32), np.asarray(container, np.float32), "wb"))
-    except (PesqError, ValueError):
-        return float("nan")
-
-
 def image_metrics(secret, revealed) -> dict:
     """PSNR, SSIM and MS-SSIM per image as numpy arrays."""
     return {
@@ -85,15 +72,3 @@ def image_metrics(secret, revealed) -> dict:
         "ssim": _np(ssim(secret, revealed)),
         "ms_ssim": _np(ms_ssim(secret, revealed)),
     }
-
-
-def audio_metrics(cover, container, with_pesq: bool = False, rate: int = 16000) -> dict:
-    """Container MSE, SNR (and PESQ) per example as numpy arrays."""
-    out = {
-        "container_mse": _np(container_mse(cover, container)),
-        "snr_db": _np(snr_db(cover, container)),
-    }
-    if with_pesq:
-        cover, container = _np(cover), _np(container)
-        out["pesq"] = np.array([pesq_wb(c, x, rate) for c, x in zip(cover, container)], np.float64)
-    return out

@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from ditas_tf.config import ModelConfig
+from ditas_tf.config import BASELINES, ModelConfig
 from ditas_tf.layers import (
     BlockISTFT,
     BlockLowPass,
@@ -37,14 +37,16 @@ from ditas_tf.layers import (
     CoverToBlocks,
     DepthToSpace,
     FixedSNRResidual,
+    MaskedResidual,
     QuantizationNoise,
     SpaceToDepth,
+    Spread,
     StackStages,
     TakeChannel,
+    TrainingChannel,
 )
 
 DITAS_VARIANTS = ("M", "M-E", "M-D", "M-ED", "S")
-BASELINES = ("deep-steg", "kreuk")
 
 
 def residual_block(x, width: int, name: str):
@@ -159,11 +161,22 @@ def _make_container(cfg: ModelConfig, cover_net, out, i: int):
     """Combine the cover (network domain) and H_i's output into the container."""
     if cfg.hiding_output == "container":
         return out
+    if cfg.spread:
+        out = Spread(name=f"spread_{i}")(out)
     if cfg.lowpass_hz > 0 and cfg.domain == "raw":
         out = BlockLowPass(cfg.lowpass_hz, cfg.sample_rate, name=f"lowpass_{i}")(out)
     if cfg.hiding_output == "residual" or cfg.domain == "stft":
         # In the STFT domain the modification is added to the log-magnitude.
         return layers.Add(name=f"add_modification_{i}")([cover_net, out])
+    if cfg.hiding_output == "residual_masked":
+        return MaskedResidual(
+            cfg.target_snr_db,
+            cfg.mask_exponent,
+            cfg.mask_frame_length,
+            cfg.mask_mode,
+            cfg.mask_bound_db,
+            name=f"masked_residual_{i}",
+        )([cover_net, out])
     return FixedSNRResidual(cfg.target_snr_db, name=f"fixed_snr_{i}")([cover_net, out])
 
 
@@ -171,12 +184,12 @@ def _normalizes(cfg: ModelConfig, hiding: bool) -> bool:
     """Whether a network sees its audio block divided by the block's RMS.
 
     The revealer may always be normalised; a hiding network only when its
-    output is rescaled anyway (``residual_fixed_snr``), since the other modes
+    output is rescaled anyway (``residual_fixed_snr``, ``residual_masked``), since the other modes
     need the cover's absolute level.
     """
     if not cfg.normalize_audio or cfg.domain != "raw":
         return False
-    return not hiding or cfg.hiding_output == "residual_fixed_snr"
+    return not hiding or cfg.hiding_output in ("residual_fixed_snr", "residual_masked")
 
 
 def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
@@ -188,11 +201,32 @@ def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
         x = BlockLowPass(cfg.lowpass_hz, cfg.sample_rate, name=f"{role}_lowpass_{i}")(x)
     if _normalizes(cfg, hiding=False):
         x = BlockNormalize(name=f"{role}_normalize_{i}")(x)
+    if cfg.spread:
+        x = Spread(name=f"{role}_despread_{i}")(x)
     return x
 
 
-def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool, role: str):
-    """Shared graph of eqs. (1)-(3) over the first ``stages`` stages."""
+def _channel_layer(channel, rate: int, name: str):
+    """The training-time channel of a ChannelConfig, or None when it changes nothing."""
+    if channel is None or not channel.enabled:
+        return None
+    return TrainingChannel(
+        rate,
+        channel.noise_probability,
+        channel.noise_snr_db,
+        channel.gain_db,
+        channel.bits,
+        channel.lowpass_probability,
+        channel.lowpass_hz,
+        channel.codec_probability,
+        channel.codec_floor_db,
+        channel.codec_snr_db,
+        name=name,
+    )
+
+
+def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool, role: str, channel=None):
+    """Shared graph of eqs. (1)-(3) over the first ``stages`` stages (``channel`` between H_i and R_i)."""
     cfg = nets.cfg
     blocks = CoverToBlocks(stages, cfg.image_size, name=f"{role}_cover_to_blocks")(cover)
     domain = _Domain(cfg)
@@ -205,12 +239,18 @@ def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool,
         h_in = t_net
         if _normalizes(cfg, hiding=True):
             h_in = BlockNormalize(name=f"{role}_hide_normalize_{i + 1}")(t_net)
+        if cfg.spread:
+            h_in = Spread(name=f"{role}_hide_despread_{i + 1}")(h_in)
         h_args = [s_i, h_in] + ([h_prev] if (nets.hiding_connected and i > 0) else [])
         out, h_prev = nets.hiding[i](h_args)
         container_net = _make_container(cfg, t_net, out, i + 1)
         container = domain.inverse(container_net, state, i + 1)
         containers.append(container)
-        noisy = QuantizationNoise(noise, name=f"quantization_noise_{i + 1}")(container)
+        noisy = container
+        through = _channel_layer(channel, cfg.sample_rate, f"channel_{i + 1}")
+        if through is not None:
+            noisy = through(noisy)
+        noisy = QuantizationNoise(noise, name=f"quantization_noise_{i + 1}")(noisy)
         r_in = _reveal_input(cfg, noisy, i + 1, f"{role}_reveal")
         r_args = [r_in] + ([r_prev] if (nets.revealing_connected and i > 0) else [])
         r_i, r_prev = nets.revealing[i](r_args)
@@ -249,8 +289,9 @@ class DitasSystem:
     weights and use the first k stages.
     """
 
-    def __init__(self, cfg: ModelConfig, quantization_noise: bool = True):
+    def __init__(self, cfg: ModelConfig, quantization_noise: bool = True, channel=None):
         self.cfg = cfg
+        self.channel = channel
         self.is_baseline = cfg.variant in BASELINES
         if self.is_baseline:
             self._nets = _build_baseline_nets(cfg)
@@ -294,9 +335,9 @@ class DitasSystem:
     def _assemble(self, stages: int, noise: bool) -> keras.Model:
         secret, cover = _inputs(self.cfg, stages)
         if self.is_baseline:
-            outs = _baseline_forward(self.cfg, self._nets, secret, cover, noise, "train")
+            outs = _baseline_forward(self.cfg, self._nets, secret, cover, noise, "train", self.channel)
         else:
-            outs = _ditas_forward(self._nets, secret, cover, stages, noise, "train")
+            outs = _ditas_forward(self._nets, secret, cover, stages, noise, "train", self.channel)
         return keras.Model(
             {"secret_image": secret, "cover_audio": cover},
             _outputs(*outs),
@@ -406,7 +447,7 @@ def _stack_blocks(cfg: ModelConfig, cover, role: str):
     return stack, bases, states
 
 
-def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, role: str):
+def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, role: str, channel=None):
     stack, bases, states = _stack_blocks(cfg, cover, role)
     prepared = nets["preparation"](secret)
     out = nets["hiding"]([prepared, stack])
@@ -417,7 +458,11 @@ def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, 
         c_net = _make_container(cfg, bases[i], o_i, i + 1)
         containers.append(domain.inverse(c_net, states[i], i + 1))
     container_audio = BlocksToCover(name="container_audio")(containers)
-    noisy = QuantizationNoise(noise, name="quantization_noise")(container_audio)
+    noisy = container_audio
+    through = _channel_layer(channel, cfg.sample_rate, "channel")
+    if through is not None:
+        noisy = through(noisy)
+    noisy = QuantizationNoise(noise, name="quantization_noise")(noisy)
     revealed = _baseline_reveal(cfg, nets, noisy, f"{role}_reveal")
     return container_audio, [secret], [revealed], [revealed]
 
@@ -427,9 +472,9 @@ def _baseline_reveal(cfg: ModelConfig, nets: dict, container, role: str):
     return nets["revealing"](stack)
 
 
-def build_system(cfg: ModelConfig, quantization_noise: bool = True) -> DitasSystem:
+def build_system(cfg: ModelConfig, quantization_noise: bool = True, channel=None) -> DitasSystem:
     """Build any variant or baseline from its config."""
-    return DitasSystem(cfg, quantization_noise=quantization_noise)
+    return DitasSystem(cfg, quantization_noise=quantization_noise, channel=channel)
 
 
 def count_params(system: DitasSystem) -> dict:

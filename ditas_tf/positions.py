@@ -1,12 +1,11 @@
-"""Where the t subsequences of each tile sit in a cover (the position / key scheme).
+"""Slots of a cover and the keyed order (plain numpy).
 
-The 16 kHz cover is cut into consecutive slots of w*h samples. A slot is
-eligible when its RMS is at least the energy floor (near-silent stretches are
-avoided, since a modification there is audible). Without a key, a tile's
-subsequences are the eligible slots in time order. With a key, the eligible
-slots are permuted by a Fisher-Yates shuffle driven by an HMAC-SHA256 stream
-keyed with the UTF-8 key (scheme ``hmac-sha256-fisher-yates/v1``), and taken in
-that order: tile 0 gets the first t, tile 1 the next t, and so on.
+The 16 kHz cover is cut into consecutive slots of w*h samples; a slot's level
+decides whether it may carry the image (:func:`slot_rms_db`, used by the data
+pipeline and by :func:`ditas_tf.sync.runs`). With a key, candidates are
+permuted by a Fisher-Yates shuffle driven by an HMAC-SHA256 stream keyed with
+the UTF-8 key (scheme ``hmac-sha256-fisher-yates/v1``): :func:`order_slots`.
+Where each tile's run goes and how a receiver finds it is :mod:`ditas_tf.sync`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import struct
 import numpy as np
 
 KEY_SCHEME = "hmac-sha256-fisher-yates/v1"
-DEFAULT_SCHEME = "eligible-slots-in-order/v1"
 
 
 def slot_rms_db(audio: np.ndarray, block: int) -> np.ndarray:
@@ -72,22 +70,6 @@ def order_slots(eligible: np.ndarray, key: str | None) -> np.ndarray:
     return slots
 
 
-def choose_slots(audio: np.ndarray, block: int, needed: int, floor_db: float, key: str | None):
-    """The ``needed`` slots used for hiding, or None if the cover has too few."""
-    order = order_slots(eligible_slots(audio, block, floor_db), key)
-    if len(order) < needed:
-        return None
-    return order[:needed]
-
-
 def gather(audio: np.ndarray, slots: np.ndarray, block: int) -> np.ndarray:
     """Concatenate the samples of ``slots`` (in the given order)."""
     return np.concatenate([audio[s * block : (s + 1) * block] for s in slots]).astype(np.float32)
-
-
-def scatter(audio: np.ndarray, slots: np.ndarray, block: int, values: np.ndarray) -> np.ndarray:
-    """Copy of ``audio`` with ``values`` written back into ``slots``."""
-    out = np.array(audio, np.float32, copy=True)
-    for k, s in enumerate(slots):
-        out[s * block : (s + 1) * block] = values[k * block : (k + 1) * block]
-    return out

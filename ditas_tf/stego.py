@@ -20,15 +20,22 @@ from importlib import resources
 
 import numpy as np
 
+from ditas_tf import span as span_lib
+from ditas_tf import sync
 from ditas_tf.audio import pcm16_roundtrip, read_audio, resample, to_mono, write_audio
-from ditas_tf.config import Config, read_config
+from ditas_tf.config import BASELINES, Config, read_config
 from ditas_tf.errors import InputError
 from ditas_tf.images import load_image, save_png
-from ditas_tf.positions import DEFAULT_SCHEME, KEY_SCHEME, choose_slots, eligible_slots, gather
+from ditas_tf.positions import KEY_SCHEME, slot_rms_db
 
 log = logging.getLogger(__name__)
 
-SHIPPED_MODELS = ("default", "quiet")
+SHIPPED_MODELS = ("default",)
+# Shipped names of earlier releases -> why they are gone and what to use instead.
+RETIRED_MODELS = {
+    "quiet": "the shipped model 'quiet' was retired in release 3: its containers were audible "
+    "(span PESQ-WB about 2); use --model default, whose modification is masked by the speech",
+}
 MAX_SIDE = 16384
 PEAK = 32767.0 / 32768.0
 
@@ -40,6 +47,8 @@ def shipped_model_dir(name: str) -> str:
 
 def resolve_model_dir(name_or_dir: str) -> str:
     """A shipped model name or a run folder -> a folder with config.yaml and weights."""
+    if name_or_dir in RETIRED_MODELS and not os.path.isdir(name_or_dir):
+        raise InputError(RETIRED_MODELS[name_or_dir])
     if name_or_dir in SHIPPED_MODELS:
         path = shipped_model_dir(name_or_dir)
         if not os.path.isfile(os.path.join(path, "model.weights.h5")):
@@ -74,13 +83,15 @@ class HideResult:
 
     container: np.ndarray  # [frames, channels] at the cover's rate
     rate: int
-    slots: np.ndarray
+    starts: np.ndarray  # first sample (16 kHz) of each tile's run
     tiles: tuple  # (rows, cols)
     size: tuple  # (w, h) of the secret image
     gain: float
-    snr_db: float  # over the modified subsequences, at 16 kHz
+    snr_db: float  # over the carrying span, at 16 kHz
     snr_db_file: float  # over the whole file, at the cover's rate
     reveal_hint: str
+    sync_scores: np.ndarray  # the receiver's pilot peak score per tile
+    span_seconds: float = 0.0  # length of the carrying span
 
 
 class Steganographer:
@@ -92,50 +103,87 @@ class Steganographer:
       >>> revealed = steg.reveal_array(result.container, 22050, key="k")
     """
 
-    def __init__(self, cfg: Config, system, name: str = "custom", compiled: bool = False):
+    def __init__(self, cfg: Config, runner=None, name: str = "custom"):
         self.cfg = cfg
-        self.system = system
+        self.runner = runner
         self.name = name
-        self.compiled = compiled
-        self._fns: dict = {}
+
+    @property
+    def system(self):
+        """The Keras :class:`ditas_tf.networks.DitasSystem` (Keras runner only)."""
+        if getattr(self.runner, "backend", None) != "keras":
+            raise InputError("this model runs on LiteRT; load it with backend='keras' for its Keras networks")
+        return self.runner.system
+
+    @property
+    def backend(self) -> str:
+        """``litert`` or ``keras``."""
+        return self.runner.backend
 
     @classmethod
-    def load(cls, model: str = "default", compiled: bool = False) -> Steganographer:
+    def load(cls, model: str = "default", backend: str = "auto", compiled: bool = False) -> Steganographer:
         """Load a shipped model by name or a run/model folder.
 
-        ``compiled=True`` runs the hider and revealer as graph functions (one trace
-        per stage count, any batch): about a second more at the first call, then
-        several times faster per call, which pays off for many calls (``ditas eval``).
+        ``backend``: ``auto`` runs the folder's TFLite graphs under LiteRT when it
+        has them (no TensorFlow import) and the Keras model otherwise; ``litert``
+        or ``keras`` force one. ``compiled=True`` runs the Keras hider and
+        revealer as graph functions (about a second more at the first call, then
+        several times faster per call, which pays off for ``ditas eval``).
         """
-        from ditas_tf.networks import build_system
+        from ditas_tf.runners import LiteRTRunner, has_graphs
 
+        if backend not in ("auto", "litert", "keras"):
+            raise InputError(f"backend must be auto, litert or keras, got {backend!r}")
         path = resolve_model_dir(model)
         cfg = read_config(os.path.join(path, "config.yaml"))
-        system = build_system(cfg.model, quantization_noise=False)
+        m = cfg.model
+        if backend == "litert" or (backend == "auto" and has_graphs(path)):
+            if not has_graphs(path):
+                raise InputError(f"no TFLite graphs in {path}: run scripts/install_model.py or use backend='keras'")
+            return cls(cfg, LiteRTRunner(path, m.stages, m.image_size, m.block_samples), name=model)
+        if backend == "auto":
+            log.info("no TFLite graphs in %s: using TensorFlow (slower start)", path)
+        return cls(cfg, keras_runner(cfg, path, compiled), name=model)
+
+    @classmethod
+    def from_export(cls, metadata_path: str, reveal_path: str | None = None, hide_path: str | None = None):
+        """A LiteRT Steganographer for exported TFLite files, configured by the export's metadata.json."""
+        import json
+
+        from ditas_tf.config import from_dict
+        from ditas_tf.runners import LiteRTRunner
+
+        for path in (reveal_path, hide_path, metadata_path):
+            if path and not os.path.isfile(path):
+                raise InputError(f"file not found: {path}")
         try:
-            system.load_weights(os.path.join(path, "model.weights.h5"))
-        except (ValueError, OSError) as exc:
-            raise InputError(
-                f"weights in {path} do not fit its config.yaml ({str(exc).splitlines()[0][:120]})"
-            ) from None
-        return cls(cfg, system, name=model, compiled=compiled)
+            with open(metadata_path, encoding="utf-8") as f:
+                metadata = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"not a readable metadata.json: {metadata_path} ({exc})") from None
 
-    def _fn(self, kind: str, k: int):
-        """The hider or revealer for k stages, eager or as a cached graph function."""
-        model = self.system.hider(k) if kind == "hide" else self.system.revealer(k)
-        if not self.compiled:
-            return lambda x: model(x, training=False)
-        if (kind, k) not in self._fns:
-            import tensorflow as tf
-
-            n, b = self.tile, k * self.block
-            window = tf.TensorSpec([None, b], tf.float32)
-            if kind == "hide":
-                spec = [{"secret_image": tf.TensorSpec([None, n, n, 3], tf.float32), "cover_audio": window}]
-            else:
-                spec = [window]
-            self._fns[(kind, k)] = tf.function(lambda x: model(x, training=False), input_signature=spec)
-        return self._fns[(kind, k)]
+        try:
+            cfg = from_dict(
+                {
+                    "model": {
+                        "variant": metadata["variant"],
+                        "stages": metadata["stages"],
+                        "image_size": metadata["image_size"],
+                        "sample_rate": metadata["sample_rate"],
+                    },
+                    "data": {"sample_rate": metadata["sample_rate"], "energy_floor_db": metadata["energy_floor_db"]},
+                }
+            )
+        except KeyError as exc:
+            raise InputError(f"metadata.json lacks {exc.args[0]!r}: export it again with this release") from None
+        scheme = metadata.get("sync_scheme", {}).get("name")
+        if scheme != sync.SYNC_SCHEME:
+            raise InputError(f"this export uses synchronisation {scheme!r}; this release reads {sync.SYNC_SCHEME!r}")
+        m = cfg.model
+        runner = LiteRTRunner(
+            None, m.stages, m.image_size, m.block_samples, hide_path=hide_path, reveal_path=reveal_path
+        )
+        return cls(cfg, runner, name="export")
 
     # ------------------------------------------------------------ geometry
 
@@ -158,7 +206,7 @@ class Steganographer:
             return t
         if not 1 <= stages <= t:
             raise InputError(f"--stages must be in 1..{t} for this model, got {stages}")
-        if self.system.is_baseline and stages != t:
+        if self.cfg.model.variant in BASELINES and stages != t:
             raise InputError(f"the {self.cfg.model.variant} baseline only works with all {t} stages")
         return stages
 
@@ -166,11 +214,11 @@ class Steganographer:
         """(rows, cols) of the model-size tiles that cover a w x h image."""
         return math.ceil(h / self.tile), math.ceil(w / self.tile)
 
-    def _needed_error(self, needed: int, have: int, what: str) -> InputError:
-        sec = self.block / self.rate
+    def _needed_error(self, needed: int, have: int, k: int, what: str) -> InputError:
+        sec = k * self.block / self.rate
         return InputError(
-            f"{what} too short: needs {needed * sec:.2f} s of non-silent audio "
-            f"({needed} subsequences of {sec:.3f} s), has {have * sec:.2f} s ({have} usable)"
+            f"{what} too short: needs {needed} stretch(es) of {sec:.2f} s of continuous speech "
+            f"(one per 64x64 tile), has {have}"
         )
 
     # --------------------------------------------------------------- arrays
@@ -198,62 +246,63 @@ class Steganographer:
         padded = np.pad(img, ((0, rows * n - h), (0, cols * n - w), (0, 0)), mode="edge")
         tiles = padded.reshape(rows, n, cols, n, 3).transpose(0, 2, 1, 3, 4).reshape(-1, n, n, 3)
         cover2d = cover[:, None] if cover.ndim == 1 else cover
+        if not np.all(np.isfinite(cover2d)):
+            raise InputError("cover holds non-finite samples (NaN or infinity)")
         frames = cover2d.shape[0]
         mid16 = resample(to_mono(cover2d), rate, self.rate)
-        needed = len(tiles) * k
         floor = self.cfg.data.energy_floor_db
-        have = len(eligible_slots(mid16, self.block, floor))
-        if have == 0:
-            raise InputError(f"cover is silent: no subsequence is above the energy floor ({floor:.0f} dBFS)")
-        slots = choose_slots(mid16, self.block, needed, floor, key)
-        if slots is None:
-            raise self._needed_error(needed, have, "cover")
-        for _ in range(4):
-            container, gain, mod16 = self._embed(tiles, cover2d, rate, mid16, slots, k, frames)
-            # The receiver derives the slots from the container: check that it finds the same ones.
+        if not np.any(slot_rms_db(mid16, self.block) >= sync.ABSOLUTE_FLOOR_DB):
+            raise InputError(f"cover is silent: no subsequence is above {sync.ABSOLUTE_FLOOR_DB:.0f} dBFS")
+        found = sync.runs(mid16, self.block, k, floor, key)
+        if len(found) < len(tiles):
+            raise self._needed_error(len(tiles), len(found), k, "cover")
+        starts = found[: len(tiles)] * self.block
+        windows, blocks = self._hide_windows(tiles, mid16, starts, k)
+        for boost in sync.PILOT_BOOSTS_DB:
+            container, gain, mod16 = self._embed(windows, blocks, cover2d, rate, mid16, starts, k, frames, key, boost)
+            # The receiver finds each run from the written file alone: check that it does.
             stored = pcm16_roundtrip(container) if pcm16 else container
             seen = resample(to_mono(stored), rate, self.rate)
-            again = choose_slots(seen, self.block, needed, floor, key)
-            if again is not None and np.array_equal(again, slots):
+            again, scores = sync.locate(seen, key, len(tiles), k * self.block, rate)
+            if np.array_equal(np.round(again), starts) and scores.min() >= sync.MIN_PEAK_SCORE:
                 break
-            if again is None:
-                raise InputError("cover too quiet: the hidden subsequences fall under the energy floor")
-            slots = again
+            log.info("receiver would not find every run (peak score %.1f); pilot +%.0f dB", scores.min(), boost)
         else:
-            raise InputError("could not place the subsequences stably in this cover; try another cover or key")
-        cover16 = gather(mid16, slots, self.block)
-        modified = gather(mid16 + mod16, slots, self.block)
-        snr = 10 * math.log10(np.sum(cover16.astype(np.float64) ** 2) / max(np.sum((modified - cover16) ** 2), 1e-20))
-        diff = container - cover2d
-        snr_file = 10 * math.log10(
-            np.sum(cover2d.astype(np.float64) ** 2) / max(np.sum(diff.astype(np.float64) ** 2), 1e-20)
-        )
+            raise InputError("could not place the image so that a receiver finds it in this cover; try another cover")
+        span = slice(int(starts.min()), int(starts.max()) + k * self.block)
+        cover16, modified = mid16[span], (mid16 + mod16)[span]
+        snr = span_lib.snr_db(cover16, modified)
+        snr_file = span_lib.snr_db(cover2d, container / gain)
         hint = "" if (w, h) == (n, n) else f"--size {w}x{h}"
         if k != self.cfg.model.stages:
             hint = (hint + f" --stages {k}").strip()
-        return HideResult(container, rate, slots, (rows, cols), (w, h), gain, snr, snr_file, hint)
+        return HideResult(
+            container,
+            rate,
+            starts,
+            (rows, cols),
+            (w, h),
+            gain,
+            snr,
+            snr_file,
+            hint,
+            scores,
+            (span.stop - span.start) / self.rate,
+        )
 
-    def _embed(self, tiles, cover2d, rate, mid16, slots, k, frames):
-        b = self.block
-        windows = np.stack([gather(mid16, slots[i * k : (i + 1) * k], b) for i in range(len(tiles))])
-        hider = self._fn("hide", k)
-        out = []
-        for i in range(0, len(tiles), 64):
-            res = hider(
-                {
-                    "secret_image": np.asarray(tiles[i : i + 64], np.float32),
-                    "cover_audio": np.asarray(windows[i : i + 64], np.float32),
-                }
-            )
-            out.append(np.asarray(res["container_audio"]))
-        containers = np.concatenate(out)
-        mod16 = np.zeros_like(mid16)
-        for i in range(len(tiles)):
-            delta = containers[i] - windows[i]
-            for j in range(k):
-                s = slots[i * k + j]
-                mod16[s * b : (s + 1) * b] = delta[j * b : (j + 1) * b]
-        mod = resample(mod16, self.rate, rate)
+    def _hide_windows(self, tiles, mid16, starts, k):
+        """The cover windows at ``starts`` and the hiding network's container blocks for them."""
+        length = k * self.block
+        windows = np.stack([mid16[s : s + length] for s in starts]).astype(np.float32)
+        return windows, self.runner.hide(np.asarray(tiles, np.float32), windows, k)
+
+    def _embed(self, windows, containers, cover2d, rate, mid16, starts, k, frames, key, pilot_boost_db=0.0):
+        length = k * self.block
+        mod16 = np.zeros(len(mid16), np.float64)
+        for i, s in enumerate(starts):
+            delta = containers[i].astype(np.float64) - windows[i]
+            mod16[s : s + length] = delta + sync.hiding_pilot(key, i, windows[i], delta, self.block, pilot_boost_db)
+        mod = resample(mod16.astype(np.float32), self.rate, rate)
         mod = np.pad(mod, (0, max(0, frames - len(mod))))[:frames]
         container = cover2d + mod[:, None]
         peak = float(np.max(np.abs(container)))
@@ -289,28 +338,38 @@ class Steganographer:
         return full if all_stages else full[-1]
 
     def container_windows(self, container: np.ndarray, rate: int, tiles: int, key=None, stages=None):
-        """The receiver's view: [tiles, k*w*h] samples at 16 kHz and the slots they came from."""
+        """The receiver's view: [tiles, k*w*h] samples at 16 kHz and each run's first sample.
+
+        Each tile's run is found by its keyed pilot (:mod:`ditas_tf.sync`) to a
+        fraction of a sample. An InputError when a run
+        cannot be found: a wrong key, a wrong --size or --stages, or no hidden image.
+        """
         k = self.stage_count(stages)
         c2d = container[:, None] if container.ndim == 1 else container
         mid16 = resample(to_mono(c2d), rate, self.rate)
-        needed = tiles * k
-        floor = self.cfg.data.energy_floor_db
-        slots = choose_slots(mid16, self.block, needed, floor, key)
-        if slots is None:
-            have = len(eligible_slots(mid16, self.block, floor))
-            raise self._needed_error(needed, have, "container")
-        b = self.block
-        windows = np.stack([gather(mid16, slots[i * k : (i + 1) * k], b) for i in range(tiles)])
-        return windows, slots
+        length = k * self.block
+        if len(mid16) < self.block:
+            raise InputError(f"container too short: {len(mid16) / self.rate:.2f} s")
+        starts, scores = sync.locate(mid16, key, tiles, length, rate)
+        t = self.cfg.model.stages
+        if k < t:
+            # C_k of a container hidden with all t stages: its pilot spans t blocks, and the
+            # longer search finds it more surely; a container hidden with k stages scores higher on k.
+            full, full_scores = sync.locate(mid16, key, tiles, t * self.block, rate)
+            better = full_scores > scores
+            starts, scores = np.where(better, full, starts), np.maximum(scores, full_scores)
+        if scores.min() < sync.MIN_PEAK_SCORE:
+            raise InputError(
+                "no hidden image found: wrong key, wrong --size or --stages, or not a ditas container "
+                f"(sync score {scores.min():.1f} < {sync.MIN_PEAK_SCORE})"
+            )
+        windows = np.stack([sync.window(mid16, float(s), length) for s in starts])
+        return windows, starts
 
     def reveal_windows(self, windows: np.ndarray, stages: int | None = None) -> np.ndarray:
         """Cumulative revealed images C_1..C_k [N, k, h, w, 3] (clipped to [0, 1])."""
         k = self.stage_count(stages)
-        revealer = self._fn("reveal", k)
-        out = []
-        for i in range(0, len(windows), 64):
-            out.append(np.asarray(revealer(np.asarray(windows[i : i + 64], np.float32))["revealed_stages"]))
-        return np.clip(np.concatenate(out), 0.0, 1.0)
+        return np.clip(self.runner.reveal(np.asarray(windows, np.float32), k), 0.0, 1.0)
 
     # ---------------------------------------------------------------- paths
 
@@ -356,9 +415,28 @@ class Steganographer:
             "variant": m.variant,
             "block_samples": m.block_samples,
             "energy_floor_db": self.cfg.data.energy_floor_db,
-            "position_scheme": {"without_key": DEFAULT_SCHEME, "with_key": KEY_SCHEME},
+            "sync_scheme": {
+                "name": sync.SYNC_SCHEME,
+                "pilot_snr_db": sync.PILOT_SNR_DB,
+                "pilot_exponent": sync.PILOT_EXPONENT,
+                "min_peak_score": sync.MIN_PEAK_SCORE,
+                "run_order_with_key": KEY_SCHEME,
+            },
             "channel": "mid (mean of all channels)",
         }
+
+
+def keras_runner(cfg: Config, path: str, compiled: bool = False):
+    """A Keras runner with the weights of model folder ``path`` (imports TensorFlow)."""
+    from ditas_tf.networks import build_system
+    from ditas_tf.runners import KerasRunner
+
+    system = build_system(cfg.model, quantization_noise=False)
+    try:
+        system.load_weights(os.path.join(path, "model.weights.h5"))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"weights in {path} do not fit its config.yaml ({str(exc).splitlines()[0][:120]})") from None
+    return KerasRunner(system, compiled=compiled)
 
 
 def _as_float_image(img: np.ndarray) -> np.ndarray:

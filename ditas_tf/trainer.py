@@ -60,11 +60,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 
 def _is_chief(strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return True
-    task_type, task_id = resolver.task_type, resolver.task_id
-    return task_type is None or task_type == "chief" or (task_type == "worker" and task_id == 0)
+    """Whether this process writes checkpoints and the run folder (worker 0 of a cluster)."""
+    return bool(strategy.extended.should_checkpoint)
 
 
 class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
@@ -83,9 +80,10 @@ class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial": self.initial, "factor": self.factor, "every": self.every}
 
 
-# Keys a resumed run may change: how long to train and where the data lives.
+# Keys a resumed run may change: how long to train, where the data lives, what it runs on.
 RESUMABLE_CHANGES = (
     "train.steps",
+    "train.strategy",
     "data.train_images",
     "data.train_audio",
     "data.val_images",
@@ -142,7 +140,7 @@ class Trainer:
         self.is_chief = _is_chief(self.strategy)
         t = cfg.train
         with self.strategy.scope():
-            self.system = build_system(cfg.model, quantization_noise=t.quantization_noise)
+            self.system = build_system(cfg.model, quantization_noise=t.quantization_noise, channel=cfg.channel)
             self.model = self.system.training_model
             self.lr = LearningRate(t.learning_rate, t.lr_decay_factor, t.lr_decay_steps)
             self.optimizer = keras.optimizers.Adam(self.lr, global_clipnorm=t.clip_norm if t.clip_norm > 0 else None)
@@ -375,23 +373,21 @@ def _progress(start, total, enabled):
 
 def run_training(cfg: Config | None, model_dir: str, steps: int | None = None, progress: bool = True) -> dict:
     """Resolve the run folder's config, check data, and train (the ditas-train body)."""
-    cfg = (
-        prepare_model_dir(model_dir, cfg)
-        if _writable_chief()
-        else (cfg or read_config(os.path.join(model_dir, "config.yaml")))
-    )
+    saved = os.path.join(model_dir, "config.yaml")
+    if cfg is not None and not os.path.isfile(saved):
+        # Derived values are resolved once, on the first run, and saved: a resume never recomputes them.
+        _check_data(cfg)
+        _epochs_to_steps(cfg)
+    if cfg is None and not os.path.isfile(saved):
+        raise ConfigError(f"{model_dir} has no config.yaml: give --config")
+    strategy = make_strategy((cfg or read_config(saved)).train.strategy)
+    # Only the chief writes the run folder; other workers read what it wrote.
+    cfg = prepare_model_dir(model_dir, cfg) if _is_chief(strategy) else (cfg or read_config(saved))
     _check_data(cfg)
-    _epochs_to_steps(cfg)
     if steps is not None:
         cfg.train.steps = steps
-    trainer = Trainer(cfg, model_dir)
+    trainer = Trainer(cfg, model_dir, strategy=strategy)
     return trainer.train(progress=progress)
-
-
-def _writable_chief() -> bool:
-    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    task = tf_config.get("task", {})
-    return not task or task.get("type") == "chief" or (task.get("type") == "worker" and task.get("index", 0) == 0)
 
 
 def _epochs_to_steps(cfg: Config) -> None:
@@ -406,8 +402,14 @@ def _epochs_to_steps(cfg: Config) -> None:
     if t.lr_decay_epochs > 0:
         t.lr_decay_steps = max(1, round(t.lr_decay_epochs * per_epoch))
     log.info(
-        "%d images, %d steps per epoch: %d steps, lr decay every %d steps", images, per_epoch, t.steps, t.lr_decay_steps
+        "%d images, %d steps per epoch: %d steps, lr decay every %d steps (saved as steps in config.yaml)",
+        images,
+        per_epoch,
+        t.steps,
+        t.lr_decay_steps,
     )
+    t.epochs = 0.0
+    t.lr_decay_epochs = 0.0
 
 
 def _check_data(cfg: Config) -> None:

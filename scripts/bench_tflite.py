@@ -1,7 +1,7 @@
 """TFLite reveal latency (1 and 2 threads), SavedModel reveal throughput and the
 reference client's end-to-end time on a 5 s container.
 
-    python scripts/bench_tflite.py [--export export/default]
+    python scripts/bench_tflite.py --export export/default --out docs/results/tflite.json
 """
 
 from __future__ import annotations
@@ -35,11 +35,20 @@ def latency(path: str, threads: int, runs: int = 50) -> float:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--export", default=os.path.join(HERE, "export", "default"))
+    p.add_argument("--out", default="")
     args = p.parse_args()
     meta = json.load(open(os.path.join(args.export, "metadata.json")))
-    for setting, r in meta["verification"]["tflite"].items():
+    reveal = {k: v for k, v in meta["verification"]["tflite"].items() if not k.startswith("hide_")}
+    result = {"command": "python scripts/bench_tflite.py --export export/default", "reveal": {}, "client": {}}
+    for setting, r in reveal.items():
         path = os.path.join(args.export, r["file"])
         l1, l2 = latency(path, 1), latency(path, 2)
+        result["reveal"][setting] = {
+            "bytes": r["bytes"],
+            "psnr_loss_db": r["psnr_loss_db"],
+            "ms_per_image_1_thread": round(l1, 3),
+            "ms_per_image_2_threads": round(l2, 3),
+        }
         print(
             f"tflite {setting}: {r['bytes'] / 1e6:.2f} MB, {l1:.2f} ms/image (1 thread), {l2:.2f} ms/image (2 threads)"
         )
@@ -55,7 +64,8 @@ def main():
     t0 = time.perf_counter()
     for _ in range(10):
         fn(container_audio=x)["revealed_image"].numpy()
-    print(f"SavedModel reveal: {640 / (time.perf_counter() - t0):.1f} images/s (batch 64)")
+    result["saved_model_images_per_s_batch_64"] = round(640 / (time.perf_counter() - t0), 1)
+    print(f"SavedModel reveal: {result['saved_model_images_per_s_batch_64']} images/s (batch 64)")
     # Reference client, end to end, on a 5 s container written by ditas hide.
     import soundfile as sf
 
@@ -68,7 +78,7 @@ def main():
         img = os.path.join(HERE, "ditas_tf", "samples", "astronaut_64.png")
         subprocess.run(["ditas", "hide", img, five, "-o", cont], check=True, stdout=subprocess.DEVNULL)
         client = os.path.join(HERE, "export", "reveal_tflite.py")
-        for setting, r in meta["verification"]["tflite"].items():
+        for setting, r in reveal.items():
             times = []
             for _ in range(5):
                 t0 = time.perf_counter()
@@ -88,9 +98,14 @@ def main():
                     stderr=subprocess.DEVNULL,
                 )
                 times.append(time.perf_counter() - t0)
+            result["client"][setting] = {"min_s": round(min(times), 3), "mean_s": round(float(np.mean(times)), 3)}
             print(
                 f"reference client end-to-end, 5 s container, {setting}: min {min(times):.3f} s, mean {np.mean(times):.3f} s"
             )
+    if args.out:
+        from ditas_tf.fileio import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

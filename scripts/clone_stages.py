@@ -1,6 +1,7 @@
 """Copy one stage's hiding and revealing sub-networks into later stages.
 
     python scripts/clone_stages.py RUN_DIR OUT.weights.h5 --source 3 --targets 4 5
+    python scripts/clone_stages.py RUN_DIR OUT.weights.h5 --stages 10 --source 5 --targets 6 7 8 9 10
 
 A stage whose revealing network has collapsed to a zero output (R_i ~ 0, so
 C_i = C_{i-1}) gets no useful gradient back: its revealed residual stays at
@@ -9,6 +10,10 @@ residual of nearly the same scale, so its weights are a working start for the
 dead stages. The result is a weights file for ``--set train.init_weights=...``
 (a warm start of a new run). Only stages with the same input signature can be
 copied (in M-E/M-D/M-ED, stage 1 has no bridge from a previous stage).
+
+With ``--stages N`` (more than the run has), the result is for a model of N
+stages: stages 1..t keep the run's weights and the new ones are filled by
+``--source`` (for ``--set model.stages=N``), so a trained model can grow.
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ def main() -> int:
     p.add_argument("out", help="weights file to write")
     p.add_argument("--source", type=int, required=True)
     p.add_argument("--targets", type=int, nargs="+", required=True)
+    p.add_argument("--stages", type=int, default=0, help="grow the model to this many stages")
     args = p.parse_args()
     cfg = read_config(os.path.join(args.run, "config.yaml"))
     system = build_system(cfg.model)
     system.load_weights(os.path.join(args.run, "model.weights.h5"))
     if system.is_baseline or cfg.model.variant == "S":
         sys.exit(f"clone_stages: variant {cfg.model.variant} has no separate stages")
+    if args.stages:
+        if args.stages < cfg.model.stages:
+            sys.exit(f"clone_stages: --stages {args.stages} is fewer than the run's {cfg.model.stages}")
+        old = system.stage_networks
+        cfg.model.stages = args.stages
+        system = build_system(cfg.model)
+        for kind in ("hiding", "revealing"):
+            for src, dst in zip(getattr(old, kind), getattr(system.stage_networks, kind)):
+                dst.set_weights(src.get_weights())
     nets = system.stage_networks
     s = args.source - 1
     for t in args.targets:

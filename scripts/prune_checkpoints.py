@@ -1,6 +1,6 @@
 """Keep only the latest checkpoint of each run folder given (before committing it).
 
-python scripts/prune_checkpoints.py checkpoints/default checkpoints/quiet
+python scripts/prune_checkpoints.py checkpoints/default_r3
 """
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ import glob
 import os
 import sys
 
-import tensorflow as tf
+from ditas_tf.run_dir import latest_checkpoint
 
 
 def prune(run: str) -> None:
-    ckpt_dir = os.path.join(run, "ckpt")
-    latest = tf.train.latest_checkpoint(ckpt_dir)
-    if latest is None:
+    keep = latest_checkpoint(run)
+    if keep is None:
         print(f"{run}: no checkpoint")
         return
-    keep = os.path.basename(latest)
+    ckpt_dir = os.path.join(run, "ckpt")
     for path in glob.glob(os.path.join(ckpt_dir, "ckpt-*")):
         if not os.path.basename(path).startswith(keep + "."):
             os.remove(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 AUDIO = {"LJSpeech-1.1:LJ002": "LJ002", "timit": "TIMIT", "lj002_16k": "LJ002 at 16 kHz"}
-KEYS = ("container_mse", "snr_db", "pesq", "psnr", "ssim", "ms_ssim")
+KEYS = ("container_mse", "span_snr_db", "span_pesq_wb", "psnr", "ssim", "ms_ssim")
 DITAS = ["DITAS-S", "DITAS-M", "DITAS-M-E", "DITAS-M-D", "DITAS-M-ED"]
 MULTI = ["DITAS-M", "DITAS-M-E", "DITAS-M-D", "DITAS-M-ED"]
 
@@ -173,7 +173,7 @@ def _common_means(models: dict, natural: list, audio: str | None = None) -> tupl
                     rows[key][(a, r["image"], r["cover"])] = r
     common = set.intersection(*(set(r) for r in rows.values()))
     psnr = {k: sum(rows[k][c]["psnr"] for c in common) / len(common) for k in models}
-    snr = {k: sum(rows[k][c]["snr_db"] for c in common) / len(common) for k in models}
+    snr = {k: sum(rows[k][c]["span_snr_db"] for c in common) / len(common) for k in models}
     return psnr, snr, len(common)
 
 
@@ -243,7 +243,7 @@ def claim_e(models: dict, natural: list) -> dict:
         parts = []
         for g, sets, a in cells(natural, {stft: models[stft], raw: models[raw]}):
             m, se, _ = paired(models[stft], models[raw], sets, a)
-            ms, _, _ = paired(models[stft], models[raw], sets, a, "snr_db")
+            ms, _, _ = paired(models[stft], models[raw], sets, a, "span_snr_db")
             parts.append(f"{cell_name(g, a)} PSNR {fmt_diff(m, se)}, SNR {ms:+.1f}")
             n += 1
             better += m - 2 * se > 0

@@ -29,6 +29,8 @@ import sys
 import repro_report as rr
 from shared_data import DATA, HERE, train_cmd
 
+from ditas_tf.run_dir import latest_step
+
 RUNS = os.path.join(HERE, "runs", "repro")
 BATCH = 16
 
@@ -74,16 +76,6 @@ def train(name: str, sets: list, samples: int, extra: list | None = None) -> Non
     subprocess.run(cmd, check=True)
 
 
-def _last_step(run: str) -> int:
-    """The step of the run's latest checkpoint (0 before the first)."""
-    path = os.path.join(run, "ckpt", "checkpoint")
-    if not os.path.isfile(path):
-        return 0
-    with open(path) as f:
-        first = f.readline()  # model_checkpoint_path: "ckpt-1500"
-    return int(first.split('"')[1].rsplit("-", 1)[1])
-
-
 def snapshot(name: str, label: str, samples: int) -> str:
     """Copy the run's weights and config to runs/repro/<label>/<name>/ (a model folder for ditas eval).
 
@@ -94,7 +86,7 @@ def snapshot(name: str, label: str, samples: int) -> str:
     dest = os.path.join(RUNS, label, name)
     if os.path.isfile(os.path.join(dest, "model.weights.h5")):
         return dest
-    step = _last_step(run)
+    step = latest_step(run)
     if step != samples // BATCH:
         raise SystemExit(f"{name}: run is at step {step}, not {samples // BATCH}: cannot snapshot {label}")
     tmp = dest + ".tmp"
@@ -109,22 +101,15 @@ def snapshot(name: str, label: str, samples: int) -> str:
 
 
 def throughputs() -> dict:
-    """Training samples/s of each model under the `repro` preset, from docs/models.md.
+    """Training samples/s of each model under the `repro` preset, from docs/results/models.json.
 
     Those numbers were measured one model at a time with nothing else running
     (scripts/models_table.py), so they define wall-clock time independently of
     whatever else shared the CPU while the runs below trained.
     """
-    names = {"Kreuk et al.": "Kreuk"}
-    out, section = {}, None
-    with open(os.path.join(HERE, "docs", "models.md")) as f:
-        for line in f:
-            if line.startswith("## preset"):
-                section = line.split("`")[1]
-            elif section == "repro" and line.startswith("| ") and not line.startswith("| model") and "---" not in line:
-                cells = [c.strip() for c in line.strip().strip("|").split("|")]
-                out[names.get(cells[0], cells[0])] = float(cells[-1])
-    return out
+    with open(os.path.join(HERE, "docs", "results", "models.json")) as f:
+        rows = json.load(f)["presets"]["repro"]["models"]
+    return {name: r["train_samples_per_s"] for name, r in rows.items()}
 
 
 def wallclock_samples(samples: int) -> dict:
@@ -139,14 +124,14 @@ def train_all(samples: int, only: list | None) -> None:
     every = {**MODELS, **EXTRA_MODELS}
     chosen = [n for n in every if (n in only if only else n in MODELS)]
     for name in chosen:
-        if _last_step(os.path.join(RUNS, name)) <= samples // BATCH:
+        if latest_step(os.path.join(RUNS, name)) <= samples // BATCH:
             train(name, every[name], samples)
         snapshot(name, "equal-samples", samples)
     wc, seconds = wallclock_samples(samples)
     print(f"== equal wall-clock: {seconds:.0f} s of training at the measured throughputs", flush=True)
     for name in chosen:
         if name not in wc:
-            continue  # no throughput measured for it in docs/models.md: equal samples only
+            continue  # no throughput measured for it in docs/results/models.json: equal samples only
         if wc[name] > samples:
             train(name, every[name], wc[name])
             snapshot(name, "equal-wallclock", wc[name])
@@ -262,7 +247,7 @@ def _samples_seen(model_dir: str) -> int:
     if os.path.isfile(path):
         with open(path) as f:
             return json.load(f)["samples"]
-    return _last_step(model_dir) * BATCH
+    return latest_step(model_dir) * BATCH
 
 
 def _rows_for(res: dict, dirs: list) -> dict:
@@ -284,7 +269,7 @@ def report(out: str, max_images: int | None = None, fresh: bool = False, tsweep_
     wc_dirs = _present(os.path.join(RUNS, "equal-wallclock"), every)
     # Only finished t-sweep runs (a run still training has weights from an earlier step).
     ts_dirs = [
-        d for d in _present(RUNS, [f"tsweep-M-t{t}" for t in range(1, 9)]) if _last_step(d) * BATCH >= tsweep_samples
+        d for d in _present(RUNS, [f"tsweep-M-t{t}" for t in range(1, 9)]) if latest_step(d) * BATCH >= tsweep_samples
     ]
     ev = os.path.join(RUNS, "eval")
     res_es = evaluate(es_dirs, os.path.join(ev, "equal-samples"), max_images, fresh) if es_dirs else {"models": {}}
@@ -381,7 +366,7 @@ def _table(rows: dict, audio_cells: list, paper_index: dict | None) -> list:
     head = "| model | samples |"
     sep = "|---|---|"
     for c in audio_cells:
-        head += f" {c}: MSE | SNR dB | PESQ | PSNR | SSIM | MS-SSIM |"
+        head += f" {c}: MSE | span SNR dB | span PESQ-WB | PSNR | SSIM | MS-SSIM |"
         sep += "---|---|---|---|---|---|"
     out = [head, sep]
     for name, row in rows.items():
@@ -394,7 +379,7 @@ def _table(rows: dict, audio_cells: list, paper_index: dict | None) -> list:
                 return f" ({spec.format(paper[i])})" if paper else ""
 
             line += (
-                f" {x['container_mse']:.2E}{ps(0, '{:.2E}')} | {x['snr_db']:.1f} | {x['pesq']:.2f} |"
+                f" {x['container_mse']:.2E}{ps(0, '{:.2E}')} | {x['span_snr_db']:.1f} | {x['span_pesq_wb']:.2f} |"
                 f" {x['psnr']:.2f}{ps(1, '{:.2f}')} | {x['ssim']:.3f}{ps(2, '{:.3f}')} | {x['ms_ssim']:.3f}{ps(3, '{:.3f}')} |"
             )
         out.append(line)
@@ -439,16 +424,18 @@ def _loudness_note(rows: dict) -> list:
     out = {}
     for audio in ("LJ002", "TIMIT"):
         cells = [row[f"{g} x {audio}"] for row in rows.values() for g in ("natural", "faces")]
-        out[audio] = {k: sum(c[k] for c in cells) / len(cells) for k in ("container_mse", "snr_db", "pesq")}
+        out[audio] = {
+            k: sum(c[k] for c in cells) / len(cells) for k in ("container_mse", "span_snr_db", "span_pesq_wb")
+        }
     lj, ti = out["LJ002"], out["TIMIT"]
     return [
         "## Loudness",
         "",
         f"The paper's loss bounds the container's MSE, not its loudness against the cover. Averaged over the "
         f"models above (equal samples), the containers have an MSE of {lj['container_mse']:.2E} and an SNR of "
-        f"{lj['snr_db']:.1f} dB on the LJ002 clips (wide-band PESQ {lj['pesq']:.2f}), and an MSE of "
-        f"{ti['container_mse']:.2E} but an SNR of {ti['snr_db']:.1f} dB on the quieter TIMIT sample (PESQ "
-        f"{ti['pesq']:.2f}). The comparisons below are at the operating point each model chose; the shipped "
+        f"{lj['span_snr_db']:.1f} dB on the LJ002 clips (span PESQ-WB {lj['span_pesq_wb']:.2f}), and an MSE of "
+        f"{ti['container_mse']:.2E} but an SNR of {ti['span_snr_db']:.1f} dB on the quieter TIMIT sample (span PESQ-WB "
+        f"{ti['span_pesq_wb']:.2f}). The comparisons below are at the operating point each model chose; the shipped "
         "models fix the SNR instead (docs/RESULTS.md).",
         "",
     ]
@@ -530,7 +517,7 @@ def markdown(r: dict, max_images) -> str:
         L.append(f"| {n} | " + " | ".join(f"{st.get(f'C{i}', float('nan')):.2f}" for i in range(1, 6)) + " |")
     if r["tsweep"]:
         cols = [("natural x LJ002", "psnr"), ("faces x LJ002", "psnr"), ("natural x TIMIT", "psnr"),
-                ("faces x TIMIT", "psnr"), ("natural x LJ002", "snr_db"), ("natural x TIMIT", "snr_db")]  # fmt: skip
+                ("faces x TIMIT", "psnr"), ("natural x LJ002", "span_snr_db"), ("natural x TIMIT", "span_snr_db")]  # fmt: skip
         L += [
             "",
             f"DITAS-M trained at each t ({r['budget']['tsweep_samples']:,} samples each; the TIMIT sample has 7 "

@@ -1,133 +1,179 @@
-"""Render docs/RESULTS.md from the metrics.json of scripts/eval_shipped.sh.
+"""Render docs/RESULTS.md (and the rate-distortion figure) from scripts/eval_shipped.sh's metrics.json.
 
-python scripts/results_md.py docs/results/shipped/metrics.json > docs/RESULTS.md
+python scripts/results_md.py docs/results/shipped/metrics.json --figure docs/results/shipped/rate_distortion.png
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.environ.get("DITAS_DATA", os.path.join(HERE, "..", "shared", "data"))
+FLOORS = {"default": {"span_pesq_wb": 3.5, "psnr": 32.0}}
+# The paper's DITAS-M-ED on TIMIT (Table 1): container MSE and revealed PSNR.
+PAPER_MSE, PAPER_PSNR = 9.85e-4, 38.39
+EXPERIMENTS = os.path.join(HERE, "docs", "results", "experiments")
+
+
+def group_mean(m: dict, key: str) -> float:
+    """Mean over the set x cover groups, each weighted equally."""
+    vals = [g["mean"][key] for g in m["groups"].values()]
+    return float(np.nanmean(vals))
+
+
+def paper_snr_on_timit() -> float:
+    """SNR of the paper's container MSE on our TIMIT sample's carrying run (the run ditas hide uses)."""
+    from ditas_tf.audio import load_mono
+    from ditas_tf.sync import runs
+
+    x = load_mono(os.path.join(DATA, "audio", "timit", "LDC93S1.wav"), 16000).astype(np.float64)
+    s = int(runs(x, 4096, 5, -45.0, None)[0]) * 4096
+    return float(10 * np.log10(np.mean(x[s : s + 5 * 4096] ** 2) / PAPER_MSE))
+
+
+def figure(rep: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, m in rep["models"].items():
+        for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+            ax.scatter(group_mean(m, key), group_mean(m, "psnr"), s=60, label=name)
+    for f in sorted(os.listdir(EXPERIMENTS)) if os.path.isdir(EXPERIMENTS) else []:
+        if f.endswith(".eval.json"):
+            e = json.load(open(os.path.join(EXPERIMENTS, f)))
+            for m in e["models"].values():
+                label = f.replace(".eval.json", "") + " (8 pairs, early)"
+                for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+                    ax.scatter(group_mean(m, key), group_mean(m, "psnr"), marker="x", label=label)
+    finetune = os.path.join(EXPERIMENTS, "finetune.json")
+    if os.path.isfile(finetune):
+        e = json.load(open(finetune))
+        for name, arm in e["arms"].items():
+            label = f"fine-tune {name} ({arm['pairs']} pairs, {e['steps']} steps)"
+            for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+                ax.scatter(arm[key], arm["psnr"], marker="+", s=80, label=label)
+    axes[1].scatter(paper_snr_on_timit(), PAPER_PSNR, marker="*", s=150, c="k", label="paper DITAS-M-ED (TIMIT)")
+    axes[0].axvline(3.5, ls=":", c="grey")
+    axes[0].set(xlabel="span PESQ-WB", ylabel="revealed PSNR (dB)", title="PSNR against audibility")
+    axes[1].set(xlabel="span SNR (dB)", ylabel="revealed PSNR (dB)", title="PSNR against SNR")
+    axes[1].legend(fontsize=6, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main():
-    path = sys.argv[1]
-    rep = json.load(open(path))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("metrics")
+    p.add_argument("--figure", default="")
+    a = p.parse_args()
+    rep = json.load(open(a.metrics))
+    if a.figure:
+        figure(rep, a.figure)
     out = []
     w = out.append
-    w("# Results of the shipped models\n")
+    w("# Results of the shipped model\n")
     w(
-        "Produced by `scripts/eval_shipped.sh` (which runs `ditas eval` and this renderer); raw numbers in "
-        "`docs/results/shipped/metrics.json`, figures next to it.\n"
+        "Produced by `scripts/eval_shipped.sh` (`ditas eval`, then this renderer); raw numbers in "
+        "`docs/results/shipped/metrics.json`, figures next to it. The release-3 default (`phase_default`, "
+        "`checkpoints/default_r3`) and the retired white models of release 2 "
+        "(`checkpoints/default`, `checkpoints/quiet`) are measured beside it by the same command.\n"
     )
-    p = rep["protocol"]
-    w(f"* Secrets: {', '.join(f'{k} ({v})' for k, v in p['image_sets'].items())}; {p['image_protocol']}.")
-    w(f"* Covers: {', '.join(f'{k} ({v} clips)' for k, v in p['audio_sets'].items())}; {p['pairing']}.")
-    w(f"* 16-bit WAV write and read before revealing: {p['wav_roundtrip_16bit']}. {p['audio_metrics']}.")
+    pr = rep["protocol"]
+    w(f"* Secrets: {', '.join(f'{k} ({v})' for k, v in pr['image_sets'].items())}; {pr['image_protocol']}.")
+    w(f"* Covers: {', '.join(f'{k} ({v} clips)' for k, v in pr['audio_sets'].items())}; {pr['pairing']}.")
+    w(f"* 16-bit WAV write and read before revealing: {pr['wav_roundtrip_16bit']}.")
+    w(f"* Audio: {pr['audio_metrics']}. Image: {pr['image_metrics']}.")
     w(
-        "* The 7 VOC samples were among the training images in the warm-up run and in the first 1,400 "
-        "(default) / 800 (quiet) steps of run 1, before the training set was reduced to BSDS200 and "
-        "T91 (see below): the voc rows are not fully held out.\n"
+        "* **Span** figures are taken from the first modified sample to the last (the run of 5 x 4096 samples "
+        "that carries the image, pilot included); **file** figures over the whole clip, where untouched audio "
+        "dilutes them. Only the span figures say whether the image can be heard.\n"
     )
+    w("## Summary (mean over the set x cover groups)\n")
+    w(
+        "| model | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB | PSNR (dB) | SSIM | MS-SSIM | worst 16x16 block (dB) | pairs (skipped) |"
+    )
+    w("|---|---|---|---|---|---|---|---|---|---|")
     for name, m in rep["models"].items():
-        steps = _steps(name)
-        w(f"## `{name}` (target SNR {m['config']['target_snr_db']} dB{steps})\n")
-        w("| secrets x covers | n | container MSE | SNR (dB) | PESQ | PSNR (dB) | SSIM | MS-SSIM |")
-        w("|---|---|---|---|---|---|---|---|")
-        for g, x in m["groups"].items():
-            x = x["mean"]
-            w(
-                f"| {g} | {x['count']} | {x['container_mse']:.3E} | {x['snr_db']:.2f} | {x['pesq']:.3f} | "
-                f"{x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} |"
+        g = {
+            k: group_mean(m, k)
+            for k in (
+                "span_snr_db",
+                "span_pesq_wb",
+                "file_snr_db",
+                "file_pesq_wb",
+                "psnr",
+                "ssim",
+                "ms_ssim",
+                "worst_block_psnr",
             )
-        o = m["overall"]
-        means = {
-            k: sum(g["mean"][k] for g in m["groups"].values()) / len(m["groups"]) for k in ("snr_db", "psnr", "pesq")
         }
         w(
-            f"| **all pairs** | {o['count']} | {o['container_mse']:.3E} | {o['snr_db']:.2f} | {o['pesq']:.3f} | "
-            f"{o['psnr']:.2f} | {o['ssim']:.4f} | {o['ms_ssim']:.4f} |"
+            f"| `{name}` | {g['span_snr_db']:.2f} | {g['span_pesq_wb']:.2f} | {g['file_snr_db']:.2f} | "
+            f"{g['file_pesq_wb']:.2f} | {g['psnr']:.2f} | {g['ssim']:.3f} | {g['ms_ssim']:.3f} | "
+            f"{g['worst_block_psnr']:.2f} | {m['overall']['count']} ({len(m['skipped'])}) |"
+        )
+    w("")
+    w("## Floors\n")
+    for name, floor in FLOORS.items():
+        if name not in rep["models"]:
+            continue
+        m = rep["models"][name]
+        parts = []
+        for key, lim in floor.items():
+            v = group_mean(m, key)
+            parts.append(f"{key} {v:.2f} (floor {lim}: **{'met' if v >= lim else 'not met'}**)")
+        w(f"* `{name}`: " + "; ".join(parts) + ".")
+    w("")
+    if a.figure:
+        w(
+            f"## Rate and distortion\n\n![revealed PSNR against span PESQ-WB and span SNR]({os.path.relpath(a.figure, os.path.join(HERE, 'docs'))})\n"
         )
         w(
-            f"\nMean over the test sets (each set x cover group weighted equally): PSNR {means['psnr']:.2f} dB, "
-            f"SNR {means['snr_db']:.2f} dB, PESQ {means['pesq']:.3f}.\n"
+            f"Circles: the models above, measured on all pairs. Crosses: the short exploratory runs of "
+            f"docs/hiding_output.md (8 pairs each, a few hundred steps: early points of their curves); plus signs: "
+            f"its equal-budget fine-tuning arms (set14 and live1 secrets only, mean over pairs). The star is the "
+            f"paper's DITAS-M-ED on TIMIT (container MSE {PAPER_MSE:g}, {PAPER_PSNR} dB), its SNR computed on our "
+            f"TIMIT sample's carrying run: {paper_snr_on_timit():.1f} dB, a container louder than the cover; the "
+            f"paper gives no PESQ.\n"
         )
-        ps = o["per_stage"]
+    for name, m in rep["models"].items():
+        w(f"## `{name}` by group\n")
         w(
-            "PSNR by number of stages revealed: "
+            "| secrets x covers | n | span SNR | span PESQ-WB | file SNR | file PESQ-WB | PSNR | SSIM | MS-SSIM | worst block |"
+        )
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for gname, x in m["groups"].items():
+            x = x["mean"]
+            w(
+                f"| {gname} | {x['count']} | {x['span_snr_db']:.2f} | {x['span_pesq_wb']:.3f} | {x['file_snr_db']:.2f} | "
+                f"{x['file_pesq_wb']:.3f} | {x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} | {x['worst_block_psnr']:.2f} |"
+            )
+        ps = m["overall"]["per_stage"]
+        w(
+            "\nPSNR by number of stages revealed: "
             + ", ".join(f"C{i + 1} {ps[f'C{i + 1}']['psnr']:.2f}" for i in range(len(ps)))
-            + " dB.\n"
+            + " dB."
         )
-        lost = o.get("lost_subsequence_psnr")
+        lost = m["overall"].get("lost_subsequence_psnr")
         if lost:
             w(
                 "Revealed PSNR with subsequence j lost (zeroed / replaced by the cover): "
-                + ", ".join(
-                    f"S{j} {v['zeroed']:.2f} / {v['cover']:.2f}" for j, v in ((k[1:], v) for k, v in lost.items())
-                )
-                + " dB.\n"
+                + ", ".join(f"{k} {v['zeroed']:.2f} / {v['cover']:.2f}" for k, v in lost.items())
+                + " dB."
             )
-    w("## How the shipped weights were trained\n")
-    w(
-        "`scripts/train_default.sh` (the `cpu` and `cpu_quiet` presets through `ditas-train`) on this 2-core "
-        "machine. The history is not one clean run.\n"
-    )
-    w(
-        "* **Run 1 (both models, first session).** A first run of 600 (default) and 800 (quiet) steps used an "
-        "earlier revision whose revealer had no input low-pass; run 1 was warm-started from those weights "
-        "(`train.init_weights`; the step counter restarted at 0), and during it the config was changed three "
-        "times, each at a checkpoint: `train.lr_decay_steps` 15000 -> 4000, `data.random_scale` false -> true, "
-        "and the training images reduced from images/train to BSDS200 + T91. Run 1 ended at step 7,600 "
-        "(default) and 6,200 (quiet); its validation curves are `checkpoints/<name>/validation_run1.jsonl`."
-    )
-    w(
-        "* **Run 2 (both models, second session).** At the end of run 1 the revealing networks of stages 4 "
-        "and 5 of both models had collapsed to a near-zero output (C_3 = C_4 = C_5 in "
-        "`checkpoints/<name>/validation_run1.jsonl`) and got no useful gradient back. Run 2 starts from run 1's weights with "
-        "stage 3's hiding and revealing networks copied into stages 4 and 5 "
-        "(`python scripts/clone_stages.py checkpoints/<name> <out> --source 3 --targets 4 5` on the run-1 "
-        "checkpoint, which is in git history) and Adam restarted at 5e-4, divided by 3 every 3,000 steps: "
-        '`DITAS_TRAIN_EXTRA="--set train.init_weights=<out> --set train.learning_rate=5e-4 '
-        '--set train.lr_decay_steps=3000" scripts/train_default.sh <name> 9000`, stopped early by hand at '
-        "the step given in each heading. The default model's target SNR was lowered from 10 to 8.5 dB "
-        "(the floor is 8 dB); the quiet model kept 22 dB. Validation PSNR (set5): default 26.1 dB at the end "
-        "of run 1 (10 dB) -> 28.2 dB after 400 steps of run 2 (8.5 dB), stages 4 and 5 adding 1.0 and "
-        "0.5 dB; quiet 23.7 -> 25.5 dB after 800 steps at the same 22 dB.\n"
-    )
-    w(
-        "`checkpoints/<name>/config.yaml` holds each run's final config and `checkpoints/<name>/validation.jsonl` "
-        "its validation curve (set5 secrets, LJ002-00* covers). Later sessions resume from `checkpoints/`.\n"
-    )
-    w("## Floors\n")
-    floors = {"default": (30.0, 8.0), "quiet": (None, 20.0)}
-    for name, (min_psnr, min_snr) in floors.items():
-        if name not in rep["models"]:
-            continue
-        groups = rep["models"][name]["groups"].values()
-        psnr = sum(g["mean"]["psnr"] for g in groups) / len(groups)
-        snr = sum(g["mean"]["snr_db"] for g in groups) / len(groups)
-        ok = snr >= min_snr and (min_psnr is None or psnr >= min_psnr)
-        need = f"PSNR >= {min_psnr} dB at " if min_psnr else ""
-        w(
-            f"* `{name}`: {need}SNR >= {min_snr} dB: measured PSNR {psnr:.2f} dB at SNR {snr:.2f} dB "
-            f"(mean over the test-set groups): **{'met' if ok else 'not met yet'}**."
-        )
-    w(
-        "\nThe models keep training from the committed `checkpoints/` in later sessions "
-        "(`scripts/train_default.sh`); this page is regenerated by `scripts/eval_shipped.sh`.\n"
-    )
+        if m["skipped"]:
+            w(f"Skipped pairs: {len(m['skipped'])} (first reason: {m['skipped'][0]['reason']}).")
+        w("")
+    w(open(os.path.join(HERE, "docs", "history.md")).read())
     print("\n".join(out))
-
-
-def _steps(name: str) -> str:
-    state = os.path.join(HERE, "checkpoints", name, "ckpt", "checkpoint")
-    if not os.path.isfile(state):
-        return ""
-    first = open(state).readline()  # model_checkpoint_path: "ckpt-N"
-    step = first.rsplit("-", 1)[1].strip().strip('"')
-    return f", {int(step):,} training steps of run 2"
 
 
 if __name__ == "__main__":

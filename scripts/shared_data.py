@@ -25,3 +25,37 @@ def train_data_args() -> list:
 def train_cmd(config: str, model_dir: str) -> list:
     """``python -m ditas_tf train`` on the shared data, for a preset and a run folder."""
     return [sys.executable, "-m", "ditas_tf", "train", "--config", config, "--model-dir", model_dir, *train_data_args()]
+
+
+# The release-3 default (committed run folder, 10,800 steps, phase mode at 22 dB) and its learning rate
+# where its training stopped (5e-4 / 3 after 8,000 steps): the common start of the equal-budget
+# fine-tuning comparisons, whose arms pin its recipe with RELEASE3_SETS.
+RELEASE3_WEIGHTS = os.path.join("checkpoints", "default_r3", "model.weights.h5")
+RELEASE3_SETS = ("model.mask_mode=phase", "model.target_snr_db=22.0")
+DEFAULT_FINAL_LR = 5e-4 / 3
+
+
+def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
+    """``train_cmd`` warm-started from the release-3 default with its recipe (RELEASE3_SETS over
+    ``config``) at its final learning rate, for ``steps`` steps; ``sets`` come last and win.
+
+    Paths are relative to the repository: run it from there.
+    """
+    cmd = [
+        *train_cmd(config, model_dir),
+        "--set", f"train.init_weights={RELEASE3_WEIGHTS}",
+        "--set", f"train.learning_rate={DEFAULT_FINAL_LR}",
+        "--set", "train.lr_decay_steps=0",
+        "--set", "train.checkpoint_every=200",
+        "--set", "train.validate_every=500",
+        "--steps", str(steps),
+        "--no-progress",
+    ]  # fmt: skip
+    for s in (*RELEASE3_SETS, *sets):
+        cmd += ["--set", s]
+    return cmd
+
+
+if __name__ == "__main__":
+    # For shell use: ditas-train --config cpu --model-dir runs/x $(python scripts/shared_data.py)
+    print(" ".join(train_data_args()))

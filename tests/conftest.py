@@ -114,3 +114,20 @@ def timit_tree(tmp_path, data_root):
         fmt = "NIST" if split == "TRAIN" else "WAV"
         sf.write(d / f"{utt}.WAV", pcm, 16000, format=fmt, subtype="PCM_16")
     return str(root)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-large",
+        action="store_true",
+        help="also run the large tier: multi-process training, the full export, the wheel build",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-large"):
+        return
+    skip = pytest.mark.skip(reason="large tier: pass --run-large (the README's test command and .ci/run do)")
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(skip)

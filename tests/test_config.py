@@ -54,3 +54,51 @@ def test_save_and_read_roundtrip(tmp_path):
     path = tmp_path / "config.yaml"
     save_config(cfg, str(path))
     assert read_config(str(path)) == cfg
+
+
+def test_every_preset_file_is_loadable_by_name():
+    from importlib import resources
+
+    files = {
+        p.name[: -len(".yaml")] for p in (resources.files("ditas_tf") / "presets").iterdir() if p.name.endswith(".yaml")
+    }
+    assert files == set(PRESETS)
+
+
+def test_robust_preset_is_cpu_plus_a_channel():
+    cpu, robust = load_config(["cpu"]), load_config(["robust"])
+    assert robust.model == cpu.model and robust.train == cpu.train and robust.data == cpu.data
+    assert not cpu.channel.enabled and robust.channel.enabled
+    assert robust.channel.bits == [8.0, 16.0] and robust.channel.codec_probability > 0
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("channel.noise_probability=1.5", "channel.noise_probability"),
+        ("channel.noise_snr_db=[40, 20]", "channel.noise_snr_db"),
+        ("channel.lowpass_hz=[5000, 9000]", "channel.lowpass_hz"),
+        ("channel.bits=[1, 16]", "channel.bits"),
+        ("channel.gain_db=[-6]", "channel.gain_db"),
+    ],
+)
+def test_bad_channel_values_are_named(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(["smoke"], [override])
+
+
+def test_mask_values_are_checked():
+    with pytest.raises(ConfigError, match="model.mask_exponent"):
+        load_config(["cpu"], ["model.mask_exponent=3"])
+    with pytest.raises(ConfigError, match="model.spread"):
+        load_config(["smoke"], ["model.spread=true"])
+
+
+def test_a_base_must_be_a_preset(tmp_path):
+    p = tmp_path / "mine.yaml"
+    p.write_text("base: nonsense\ntrain:\n  steps: 5\n")
+    with pytest.raises(ConfigError, match="base must name another preset"):
+        load_config([str(p)])
+    p.write_text("base: smoke\ntrain:\n  steps: 5\n")
+    cfg = load_config([str(p)])
+    assert cfg.train.steps == 5 and cfg.model == load_config(["smoke"]).model

@@ -7,6 +7,8 @@ from conftest import IMAGES, LJ
 
 from ditas_tf.cli import main
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def test_eval_two_models_one_table(tmp_path):
     out = tmp_path / "ev"
@@ -15,7 +17,7 @@ def test_eval_two_models_one_table(tmp_path):
         "--model",
         "default",
         "--model",
-        "quiet",
+        os.path.join(REPO, "checkpoints", "quiet"),  # the retired white model, as a run folder
         "--images",
         os.path.join(IMAGES, "test", "set5"),
         "--audio",
@@ -33,20 +35,28 @@ def test_eval_two_models_one_table(tmp_path):
     assert report["protocol"]["wav_roundtrip_16bit"] is True
     assert "centre-crop" in report["protocol"]["image_protocol"]
     assert set(report["models"]) == {"default", "quiet"}
+    pesq = {}
     for name in ("default", "quiet"):
-        target = report["models"][name]["config"]["target_snr_db"]  # 8.5 and 22 dB
+        target = report["models"][name]["config"]["target_snr_db"]
         m = report["models"][name]
         g = m["groups"]["set5 x LJSpeech-1.1:LJ002-01"]
         assert g["mean"]["count"] == 2 and len(g["images"]) == 2
-        # 16-bit rounding moves the SNR only a little away from the model's fixed target.
-        assert abs(g["mean"]["snr_db"] - target) < 0.5
-        assert 1.0 <= g["mean"]["pesq"] <= 4.65
+        # 16-bit rounding and the sync pilot move the SNR only a little away from the model's fixed target.
+        assert abs(g["mean"]["subsequence_snr_db"] - target) < 0.5
+        # The span is the run itself: its SNR is the subsequences', the whole file's is diluted.
+        assert abs(g["mean"]["span_snr_db"] - g["mean"]["subsequence_snr_db"]) < 0.2
+        assert g["mean"]["file_snr_db"] > g["mean"]["span_snr_db"] + 1.0
+        assert g["mean"]["file_pesq_wb"] > g["mean"]["span_pesq_wb"]
+        assert all(abs(r["sync_offset_error"]) < 0.1 for r in g["images"])
+        pesq[name] = g["mean"]["span_pesq_wb"]
         assert set(g["mean"]["per_stage"]) == {f"C{i}" for i in range(1, 6)}
         row = g["images"][0]
         assert np.isclose(row["psnr"], row["stages"]["C5"]["psnr"])
         assert set(row["lost_subsequence"]) == {f"S{j}" for j in range(1, 6)}
+    # The masked default is far less audible than the retired white model at a similar SNR.
+    assert pesq["default"] > pesq["quiet"] + 0.5, pesq
     table = (out / "table.md").read_text()
-    assert "| default |" in table and "| quiet |" in table and "PESQ" in table
+    assert "| default |" in table and "| quiet |" in table and "span PESQ-WB" in table
     for fig in ("stages.png", "lost_subsequence.png", "intermediate_default.png", "spectrograms_quiet.png"):
         assert (out / fig).stat().st_size > 1000
 
@@ -148,5 +158,5 @@ def test_eval_skips_a_cover_too_short_for_the_model(tmp_path, lj_tree, voc_tree)
     rows = m["groups"]["set5 x covers"]["images"]
     assert [r["cover"] for r in rows] == ["a_long.wav", "a_long.wav"]  # images 0 and 2
     assert len(m["skipped"]) == 2 and all("b_short.wav" in s["cover"] for s in m["skipped"])
-    assert "too short" in m["skipped"][0]["reason"]
+    assert "too short" in m["skipped"][0]["reason"], m["skipped"][0]["reason"]
     assert np.isfinite(m["overall"]["psnr"])

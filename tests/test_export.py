@@ -14,9 +14,10 @@ from ditas_tf.cli import main
 from ditas_tf.demo import sample_paths
 from ditas_tf.images import load_image
 
+pytestmark = pytest.mark.large
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE, COVER = sample_paths()
-SHIPPED = os.path.join(REPO, "export", "default")
 
 
 def _psnr(a, b):
@@ -32,10 +33,13 @@ def exported(tmp_path_factory, data_root):
     from ditas_tf.export_lib import export
 
     data = data_root
+    # The masked default loses more than the limits in int8 (dynamic 0.95 dB > 0.5, full 2.4 dB > 1.5,
+    # measured by `ditas export`): it ships float32 and float16, as scripts/export_default.sh does.
     meta = export(
         "default",
         str(out),
         version=3,
+        settings=("float32", "float16"),
         images=[os.path.join(data, "images", "train", "bsd200")],
         audio=[os.path.join(data, "audio", "LJSpeech-1.1")],
     )
@@ -55,7 +59,7 @@ def test_saved_model_signatures_and_numbers(exported):
     # The SavedModel gives the same numbers as the Keras model it came from.
     from ditas_tf.stego import Steganographer
 
-    steg = Steganographer.load("default")
+    steg = Steganographer.load("default", backend="keras")
     rng = np.random.default_rng(0)
     n, samples = steg.tile, steg.cfg.model.cover_samples
     secret = rng.random((2, n, n, 3), dtype=np.float32)
@@ -70,24 +74,47 @@ def test_saved_model_signatures_and_numbers(exported):
     assert "base_path" in open(os.path.join(out, "models.config")).read()
 
 
-def test_tflite_files_verified_within_limits(exported):
+def test_tflite_files_verified_within_limits(exported, data_root):
     out, meta = exported
     ver = meta["verification"]["tflite"]
-    assert set(ver) == {"float32", "float16", "dynamic_int8", "full_int8"}
-    for setting, r in ver.items():
-        assert r["passed"] and r["psnr_loss_db"] <= r["max_psnr_loss_db"], setting
+    assert set(ver) == {"float32", "float16", "hide_float32", "hide_float16"}
+    for r in ver.values():
         assert os.path.getsize(os.path.join(out, r["file"])) == r["bytes"]
+    # Checked again here on pairs the export never saw (set5 secrets, LJ002 covers), against the SavedModel.
+    from ditas_tf import data as data_lib
+    from ditas_tf.audio import pcm16_roundtrip
+    from ditas_tf.export_lib import run_tflite
+    from ditas_tf.runners import litert_interpreter
+    from ditas_tf.stego import Steganographer
+
+    steg = Steganographer.load("default", backend="keras")
+    files = data_lib.list_images([os.path.join(data_root, "images", "test", "set5")])
+    secrets, _ = data_lib.eval_images(files, steg.tile)
+    clips = data_lib.list_audio([os.path.join(data_root, "audio", "LJSpeech-1.1")], ["LJ002-01"], "TEST")
+    covers, _ = data_lib.eval_covers(clips, steg.cfg, len(secrets))
+    sm = tf.saved_model.load(os.path.join(out, "saved_model", "ditas", "3"))
+    raw = sm.signatures["hide"](cover_audio=tf.constant(covers), secret_image=tf.constant(secrets))[
+        "container_audio"
+    ].numpy()
+    containers = pcm16_roundtrip(raw)
+    ref = sm.signatures["reveal"](container_audio=tf.constant(containers))["revealed_image"].numpy()
+    ref_psnr = np.mean([_psnr(a, b) for a, b in zip(secrets, ref)])
+    for setting in ("float32", "float16"):
+        got, _ = run_tflite(os.path.join(out, ver[setting]["file"]), containers)
+        loss = ref_psnr - np.mean([_psnr(a, b) for a, b in zip(secrets, got)])
+        assert loss <= ver[setting]["max_psnr_loss_db"], (setting, loss)
+    run = litert_interpreter(os.path.join(out, ver["hide_float32"]["file"])).get_signature_runner("hide")
+    assert np.max(np.abs(run(cover_audio=covers, secret_image=secrets)["container_audio"] - raw)) < 1e-4
     on_disk = json.load(open(os.path.join(out, "metadata.json")))
-    assert on_disk["verification"]["tflite"]["float32"]["psnr_loss_db"] <= 0.01
     assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == 5
-    assert on_disk["position_scheme"]["with_key"] == "hmac-sha256-fisher-yates/v1"
+    assert on_disk["sync_scheme"]["name"] == "pilot-run/v1"
     # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file, and the
     # recorded XNNPACK flag says whether the default delegate accepts it.
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from ditas_tf.export_lib import tflite_runner
 
-    for r in ver.values():
+    for setting, r in ver.items():
         path = os.path.join(out, r["file"])
         interp = Interpreter(
             model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -95,7 +122,8 @@ def test_tflite_files_verified_within_limits(exported):
         interp.allocate_tensors()
         ops = {d["op_name"] for d in interp._get_ops_details()}
         assert not any(o.startswith("Flex") for o in ops), ops
-        assert tflite_runner(path)[1] == r["xnnpack_delegate"]
+        if not setting.startswith("hide_"):
+            assert tflite_runner(path)[1] == r["xnnpack_delegate"]
 
 
 def test_reference_client_matches_ditas_reveal(tmp_path, exported):
@@ -109,6 +137,8 @@ def test_reference_client_matches_ditas_reveal(tmp_path, exported):
     ref_psnr = _psnr(secret, load_image(str(tmp_path / "ref.png")) / 255.0)
     env = dict(os.environ)
     for setting, res in meta["verification"]["tflite"].items():
+        if setting.startswith("hide_"):
+            continue
         png = tmp_path / f"{setting}.png"
         code = (
             "import sys, runpy; sys.modules['tensorflow'] = None; "
@@ -140,16 +170,49 @@ def test_reference_client_matches_ditas_reveal(tmp_path, exported):
         assert ref_psnr - got <= res["max_psnr_loss_db"], (setting, ref_psnr, got)
 
 
-def test_shipped_exports_match_shipped_weights():
-    meta_path = os.path.join(SHIPPED, "metadata.json")
-    assert os.path.isfile(meta_path), "export/default is regenerated by scripts/export_default.sh"
-    meta = json.load(open(meta_path))
-    from ditas_tf.export_lib import _sha256
-    from ditas_tf.stego import shipped_model_dir
+def test_hide_client_writes_containers_ditas_reveals(tmp_path, exported):
+    out, meta = exported
+    secret = load_image(IMAGE) / 255.0
+    code = (
+        "import sys, runpy; sys.modules['tensorflow'] = None; "
+        "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    for setting in ("float32", "float16"):
+        container = tmp_path / f"c_{setting}.wav"
+        cmd = [sys.executable, "-c", code, os.path.join(REPO, "export", "hide_tflite.py"), IMAGE, COVER]
+        cmd += ["--model", os.path.join(out, "tflite", f"hide_{setting}.tflite")]
+        cmd += ["--metadata", os.path.join(out, "metadata.json"), "-o", str(container), "--key", "h"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+        r = CliRunner().invoke(main, ["reveal", str(container), "-o", str(tmp_path / "r.png"), "--key", "h"])
+        assert r.exit_code == 0, r.output
+        got = _psnr(secret, load_image(str(tmp_path / "r.png")) / 255.0)
+        r = CliRunner().invoke(main, ["hide", IMAGE, COVER, "-o", str(tmp_path / "ref.wav"), "--key", "h"])
+        r = CliRunner().invoke(
+            main, ["reveal", str(tmp_path / "ref.wav"), "-o", str(tmp_path / "ref.png"), "--key", "h"]
+        )
+        ref = _psnr(secret, load_image(str(tmp_path / "ref.png")) / 255.0)
+        assert abs(ref - got) <= meta["verification"]["tflite"][f"hide_{setting}"]["max_psnr_loss_db"] + 0.05
 
-    assert meta["model_dir_weights_sha256"] == _sha256(os.path.join(shipped_model_dir("default"), "model.weights.h5"))
-    for r in meta["verification"]["tflite"].values():
-        assert r["passed"] and os.path.getsize(os.path.join(SHIPPED, r["file"])) == r["bytes"]
+
+def test_reference_client_errors_are_one_line(tmp_path):
+    p = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "export", "reveal_tflite.py"),
+            COVER,
+            "--model",
+            "missing.tflite",
+            "--metadata",
+            "missing.json",
+            "-o",
+            str(tmp_path / "x.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2 and p.stderr.strip() == "error: file not found: missing.tflite"
 
 
 def test_windows_feed_the_saved_model_like_ditas_reveal(tmp_path, exported):

@@ -36,3 +36,22 @@ def test_clone_stages_copies_one_stage_into_later_ones(tmp_path, lj_tree, voc_tr
     # Stage 1 has no bridge from a previous stage: a different shape, so it cannot be a target.
     bad = subprocess.run(cmd[:-2] + ["1"], capture_output=True, text=True)
     assert bad.returncode != 0 and "differ in shape" in bad.stderr
+    # Growing the run to six stages keeps stages 1-4 and fills 5-6 from stage 4.
+    grown = tmp_path / "grown.weights.h5"
+    p = subprocess.run(
+        [sys.executable, script, str(run), str(grown), "--stages", "6", "--source", "4", "--targets", "5", "6"],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    cfg = read_config(str(run / "config.yaml"))
+    trained = build_system(cfg.model)
+    trained.load_weights(str(run / "model.weights.h5"))
+    cfg.model.stages = 6
+    six = build_system(cfg.model)
+    six.load_weights(str(grown))
+    for kind in ("hiding", "revealing"):
+        old, new = getattr(trained.stage_networks, kind), getattr(six.stage_networks, kind)
+        for i, j in [(0, 0), (1, 1), (2, 2), (3, 3), (3, 4), (3, 5)]:
+            for a, b in zip(old[i].get_weights(), new[j].get_weights()):
+                np.testing.assert_array_equal(a, b)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import IMAGES
 from PIL import Image
 
+from ditas_tf.audio import pcm16_roundtrip
 from ditas_tf.cli import main
 from ditas_tf.demo import sample_paths
 from ditas_tf.images import load_image
@@ -51,14 +52,23 @@ def test_hide_reveal_cli_roundtrip_with_key(tmp_path):
     assert info_out.subtype == "PCM_16"
     r = _run(["reveal", str(out), "-o", str(rev), "--key", "correct horse"])
     assert r.exit_code == 0, r.output
-    r = _run(["reveal", str(out), "-o", str(bad), "--key", "wrong key"])
-    assert r.exit_code == 0, r.output
     secret = load_image(IMAGE) / 255.0
-    good_psnr = _psnr(secret, load_image(str(rev)) / 255.0)
-    wrong_psnr = _psnr(secret, load_image(str(bad)) / 255.0)
-    # A wrong key reads other subsequences: noise, far below the right key.
-    assert wrong_psnr < 12.0
-    assert good_psnr > wrong_psnr + 8.0
+    # The CLI gives what the Python API gives for the same pair and key (quality pins: test_promises.py).
+    from ditas_tf.stego import Steganographer
+
+    steg = Steganographer.load("default")
+    x, rate = sf.read(COVER, dtype="float32")
+    api = steg.reveal_array(
+        pcm16_roundtrip(steg.hide_array(load_image(IMAGE), x, rate, key="correct horse").container),
+        rate,
+        key="correct horse",
+    )
+    assert abs(_psnr(secret, load_image(str(rev)) / 255.0) - _psnr(secret, np.round(api * 255) / 255)) < 0.05
+    assert _psnr(secret, load_image(str(rev)) / 255.0) > 15.0
+    # A wrong key finds no pilot: a one-line error, no image written.
+    r = _run(["reveal", str(out), "-o", str(bad), "--key", "wrong key"])
+    assert r.exit_code == 2 and r.output.startswith("error: no hidden image found"), r.output
+    assert not bad.exists()
 
 
 def test_stereo_48k_float_cover_and_size(tmp_path, steg):
@@ -82,15 +92,24 @@ def test_stereo_48k_float_cover_and_size(tmp_path, steg):
     assert np.abs(data).max() < 1.0
     revealed = steg.reveal_array(data.astype(np.float32), 48000, size=(100, 70))
     assert revealed.shape == (70, 100, 3)
-    assert _psnr(img / 255.0, revealed) > 12.0
+    # The same image through the plain path (mono 16 kHz cover, 16-bit): the rate, the channels
+    # and the float file cost at most 1 dB. A flat grey image scores about 12 dB against this picture.
+    mono = resample(x16, rate, 16000)
+    plain = steg.hide_array(img, np.concatenate([mono, mono, mono]), 16000)
+    ref = steg.reveal_array(pcm16_roundtrip(plain.container), 16000, size=(100, 70))
+    assert _psnr(img / 255.0, revealed) > _psnr(img / 255.0, ref) - 1.0
+    assert _psnr(img / 255.0, ref) > 15.0
 
 
 def test_hide_resize_fits_a_large_image_in_one_tile(tmp_path):
     big = os.path.join(IMAGES, "test", "set14", "baboon.png")
     out = tmp_path / "c.wav"
-    r = _run(["hide", big, COVER, "-o", str(out), "--resize", "64x64"])
+    r = _run(["hide", big, COVER, "-o", str(out), "--resize", "64x64", "--pesq"])
     assert r.exit_code == 0, r.output
-    assert "hid 64x64 image (1 tile(s), 5 subsequences)" in r.output
+    assert "hid 64x64 image (1 tile(s))" in r.output and "span SNR" in r.output
+    line = r.output.split("span PESQ-WB ")[1].splitlines()[0]
+    span, whole = (float(v.strip(")")) for v in line.split(" (whole file "))
+    assert 1.0 <= span < whole <= 4.65  # untouched audio flatters the whole-file figure
     r = _run(["hide", big, COVER, "-o", str(tmp_path / "c2.wav")])
     assert r.exit_code == 2 and "cover too short" in r.output
 
@@ -98,7 +117,7 @@ def test_hide_resize_fits_a_large_image_in_one_tile(tmp_path):
 def test_python_api_paths_and_stages(tmp_path, steg):
     out = tmp_path / "c.wav"
     res = steg.hide(IMAGE, COVER, str(out), key="k")
-    assert len(res.slots) == steg.cfg.model.stages
+    assert len(res.starts) == 1 and res.sync_scores[0] > 8.5
     secret = load_image(IMAGE) / 255.0
     stages = []
     data, rate = sf.read(str(out), dtype="float32")
@@ -112,14 +131,21 @@ def test_python_api_paths_and_stages(tmp_path, steg):
 
 
 def test_compiled_steganographer_matches_eager(steg):
+    from ditas_tf.runners import KerasRunner
     from ditas_tf.stego import Steganographer
 
-    fast = Steganographer(steg.cfg, steg.system, compiled=True)
+    eager = Steganographer.load("default", backend="keras")
+    fast = Steganographer(eager.cfg, KerasRunner(eager.system, compiled=True))
+    steg = eager
     x, rate = sf.read(COVER, dtype="float32")
     img = load_image(IMAGE)
     a, b = steg.hide_array(img, x, rate), fast.hide_array(img, x, rate)
-    np.testing.assert_allclose(a.container, b.container, atol=1e-6)
-    windows, _ = steg.container_windows(a.container, rate, 3)
+    # Graph and eager kernels round differently, and the phase mask divides by the magnitude of the
+    # network's output, which magnifies that; a quarter of a 16-bit step cannot change the stored file
+    # by more than one step (it was 1e-6 before the mask, which the shipped model now exceeds: 1.9e-6).
+    np.testing.assert_allclose(a.container, b.container, atol=0.25 / 32768)
+    windows, _ = steg.container_windows(a.container, rate, 1)
+    windows = np.concatenate([windows, 0.5 * windows, -windows])  # a batch of three
     for k in (2, steg.cfg.model.stages):  # one graph per stage count, any batch size
         w = windows[:, : k * steg.block]
         np.testing.assert_allclose(steg.reveal_windows(w, k), fast.reveal_windows(w, k), atol=1e-5)
@@ -140,7 +166,7 @@ def test_demo_writes_three_files(tmp_path):
     assert r.exit_code == 0, r.output
     for name in ("secret.png", "container.wav", "revealed.png"):
         assert (tmp_path / "demo" / name).is_file()
-    assert "revealed_psnr_db" in r.output and "pesq_wb" in r.output
+    assert "revealed_psnr_db" in r.output and "span_pesq_wb" in r.output and "file_pesq_wb" in r.output
 
 
 # ------------------------------------------------------------- bad input
@@ -178,7 +204,9 @@ def _bad_inputs(tmp):
         (["hide", IMAGE, str(corrupt_wav), "-o", o], "not a readable audio file"),
         (["hide", IMAGE, str(empty_wav), "-o", o], "no samples"),
         (["hide", IMAGE, str(silent), "-o", o], "cover is silent"),
-        (["hide", IMAGE, str(short), "-o", o], "cover too short: needs 1.28 s"),
+        (["hide", IMAGE, str(short), "-o", o], "cover too short: needs 1 stretch(es) of 1.28 s"),
+        (["reveal", str(good), "-o", p], "no hidden image found"),
+        (["reveal", str(good), "-o", p, "--model", "quiet"], "'quiet' was retired"),
         (["reveal", str(good), "-o", p, "--size", "0x0"], "out of range"),
         (["reveal", str(good), "-o", p, "--size", "100000x100000"], "out of range"),
         (["reveal", str(good), "-o", p, "--size", "big"], "must look like WxH"),
@@ -235,3 +263,51 @@ def test_cli_error_is_one_line_on_stderr_without_traceback(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [f"error: file not found: {COVER[:-4]}_missing.wav"]
     assert r.stdout == ""
+
+
+def test_image_modes_and_an_mp3_cover(tmp_path):
+    # Grey, palette, RGBA and 16-bit grey images; an MP3 cover decoded by libsndfile.
+    import subprocess
+
+    base = Image.open(IMAGE).convert("RGB")
+    files = {
+        "grey.png": base.convert("L"),
+        "palette.png": base.convert("P"),
+        "rgba.png": base.convert("RGBA"),
+        "grey16.png": base.convert("I;16"),
+    }
+    mp3 = tmp_path / "cover.mp3"
+    p = subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", COVER, "-b:a", "128k", str(mp3)], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    for name, im in files.items():
+        im.save(tmp_path / name)
+        out = tmp_path / f"{name}.wav"
+        r = _run(["hide", str(tmp_path / name), str(mp3), "-o", str(out)])
+        assert r.exit_code == 0, (name, r.output)
+        r = _run(["reveal", str(out), "-o", str(tmp_path / f"{name}.rev.png")])
+        assert r.exit_code == 0, (name, r.output)
+        secret = load_image(str(tmp_path / name)) / 255.0
+        assert secret.shape == (64, 64, 3) and 0.05 < secret.mean() < 0.95  # 16-bit grey is not clipped to white
+        assert _psnr(secret, load_image(str(tmp_path / f"{name}.rev.png")) / 255.0) > 15.0
+
+
+def test_non_finite_cover_is_refused(tmp_path, steg):
+    from ditas_tf.errors import InputError
+
+    x, rate = sf.read(COVER, dtype="float32")
+    x[1000] = np.nan
+    with pytest.raises(InputError, match="non-finite"):
+        steg.hide_array(load_image(IMAGE), x, rate)
+    sf.write(tmp_path / "nan.wav", x, rate, subtype="FLOAT")
+    r = _run(["hide", IMAGE, str(tmp_path / "nan.wav"), "-o", str(tmp_path / "c.wav")])
+    assert r.exit_code == 2 and "non-finite" in r.output
+
+
+def test_stages_k_on_the_command_line(tmp_path):
+    out = tmp_path / "c.wav"
+    r = _run(["hide", IMAGE, COVER, "-o", str(out), "--stages", "3", "--key", "s"])
+    assert r.exit_code == 0, r.output
+    assert "--stages 3" in r.output
+    r = _run(["reveal", str(out), "-o", str(tmp_path / "r.png"), "--stages", "3", "--key", "s"])
+    assert r.exit_code == 0, r.output
+    assert _psnr(load_image(IMAGE) / 255.0, load_image(str(tmp_path / "r.png")) / 255.0) > 12.0

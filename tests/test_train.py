@@ -51,6 +51,20 @@ def _events(path):
     return set(acc.Tags()["tensors"])
 
 
+def _event_steps(path, tag):
+    """Steps at which ``tag`` was written, over every event file in ``path`` (one per process start)."""
+    import glob
+
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    steps = []
+    for f in sorted(glob.glob(os.path.join(path, "events.out.tfevents.*"))):
+        for ev in EventFileLoader(f).Load():
+            if any(v.tag == tag for v in ev.summary.value):
+                steps.append(ev.step)
+    return steps
+
+
 def test_train_writes_checkpoints_config_summaries_and_resumes(tmp_path, lj_tree, voc_tree):
     run = tmp_path / "run"
     r = CliRunner().invoke(train_main, _args(run, lj_tree, voc_tree, "--steps", "2"))
@@ -77,8 +91,14 @@ def test_train_writes_checkpoints_config_summaries_and_resumes(tmp_path, lj_tree
     iters = [n for n in names if n.startswith("optimizer/") and "iteration" in n]
     assert iters and int(reader.get_tensor(iters[0])) == 4
     assert int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 4
+    # Steps continued: a silent restart from step 0 would validate at step 2 again.
+    steps = [json.loads(x)["step"] for x in (run / "validation.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
+    train_steps = sorted(_event_steps(str(run / "summaries" / "train"), "losses/total"))
+    assert train_steps == sorted(set(train_steps)) and train_steps[-1] == 4
 
 
+@pytest.mark.large
 def test_sigkill_mid_run_then_resume(tmp_path, lj_tree, voc_tree):
     run = tmp_path / "run"
     cmd = [
@@ -203,6 +223,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.large
 def test_mirrored_two_cpus_matches_one_device(tmp_path):
     r = subprocess.run(
         [sys.executable, "-c", MIRRORED, REPO, str(tmp_path)], env=_env(), capture_output=True, text=True, timeout=300
@@ -245,6 +266,7 @@ def _free_ports(n):
     return ports
 
 
+@pytest.mark.large
 def test_multi_worker_two_local_processes_end_with_same_weights(tmp_path, lj_tree, voc_tree):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
@@ -293,3 +315,13 @@ def test_epochs_become_steps_from_the_image_count(tmp_path, lj_tree, voc_tree):
     import tensorflow as tf
 
     assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-3")
+    # Resolved once and saved as steps: twice the images on resume change nothing.
+    from ditas_tf.config import read_config
+
+    saved = read_config(str(run / "config.yaml"))
+    assert (saved.train.steps, saved.train.epochs, saved.train.lr_decay_steps, saved.train.lr_decay_epochs) == (
+        3,
+        0,
+        2,
+        0,
+    )

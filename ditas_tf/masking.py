@@ -1,0 +1,172 @@
+"""Perceptual shaping of the modification (plain numpy, no TensorFlow).
+
+The hiding network's raw modification ``delta`` of one cover subsequence is
+reshaped in time and frequency by the cover itself:
+
+    shaped = ISTFT( STFT(delta) * (|STFT(cover)| + floor) ** exponent )
+
+then rescaled so that it sits exactly ``snr_db`` below the subsequence. Loud
+time-frequency bins of the speech carry more of the modification and quiet
+ones less, which is what auditory masking allows (``exponent`` 0 is white,
+1 follows the cover's spectrum exactly).
+
+The STFT uses a sqrt-Hann window for analysis and synthesis with 50 % overlap
+(a perfect-reconstruction pair), and the block is padded by half a frame at
+both ends, so ``exponent = 0`` returns ``delta`` unchanged. The DFTs are
+written as matrix products, so the Keras layer
+(:class:`ditas_tf.layers.MaskedResidual`) that mirrors this module exports to
+TFLite with builtin ops only. This module is the reference the layer is
+tested against, and the mask calibration script uses it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MASK_SCHEME = "sqrt-hann-stft-mask/v1"
+# Bins are floored at this fraction of the block's RMS magnitude before the exponent.
+MASK_FLOOR = 1e-3
+
+
+def lowpass_kernel(cutoff_hz: float, rate: int, taps: int = 63) -> np.ndarray:
+    """Hann-windowed sinc low-pass FIR (unit DC gain), as the model's BlockLowPass uses it."""
+    n = np.arange(taps) - (taps - 1) / 2
+    h = np.sinc(2 * cutoff_hz / rate * n) * np.hanning(taps)
+    return (h / h.sum()).astype(np.float32)
+
+
+def lowpass(x: np.ndarray, cutoff_hz: float, rate: int) -> np.ndarray:
+    """Low-pass each row of ``x`` [..., N] with zero padding ('same' size, as tf.nn.conv1d SAME)."""
+    k = lowpass_kernel(cutoff_hz, rate).astype(np.float64)
+    flat = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
+    out = np.stack([np.convolve(row, k, mode="same") for row in flat])
+    return out.reshape(x.shape)
+
+
+def spreading_sequence(length: int) -> np.ndarray:
+    """The fixed +-1 spreading sequence (scheme ``sha256-spread/v1``): bits of SHA-256 in counter mode.
+
+    Multiplying a block by it turns any structure (an image's rows, say) into
+    white noise, and multiplying again restores it.
+    """
+    import hashlib
+
+    out = bytearray()
+    counter = 0
+    while len(out) * 8 < length:
+        out += hashlib.sha256(b"ditas-spread/v1" + counter.to_bytes(8, "big")).digest()
+        counter += 1
+    bits = np.unpackbits(np.frombuffer(bytes(out), np.uint8))[:length]
+    return bits.astype(np.float32) * 2.0 - 1.0
+
+
+def window(frame_length: int) -> np.ndarray:
+    """sqrt-Hann window whose squares sum to one at hop frame_length / 2."""
+    n = np.arange(frame_length)
+    return np.sin(np.pi * (n + 0.5) / frame_length)
+
+
+def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(forward [L, 2K], inverse [2K, L]) real DFT matrices, K = L/2 + 1 bins.
+
+    ``frames @ forward`` gives [Re | Im] of the windowed frames' spectra and
+    ``spectra @ inverse`` the windowed frames back.
+    """
+    L = frame_length
+    k = np.arange(L // 2 + 1)
+    n = np.arange(L)
+    ang = 2 * np.pi * np.outer(n, k) / L  # [L, K]
+    w = window(L)[:, None]
+    forward = np.concatenate([w * np.cos(ang), -w * np.sin(ang)], axis=1)
+    c = np.full(L // 2 + 1, 2.0)
+    c[0] = 1.0
+    c[-1] = 1.0
+    inv_re = (c[:, None] * np.cos(ang.T)) / L
+    inv_im = -(c[:, None] * np.sin(ang.T)) / L
+    inverse = np.concatenate([inv_re, inv_im], axis=0) * window(L)[None, :]
+    return forward, inverse
+
+
+def frames(x: np.ndarray, frame_length: int) -> np.ndarray:
+    """[..., N] -> [..., N / hop + 1, L] half-overlapping frames of x padded by hop at both ends."""
+    hop = frame_length // 2
+    if x.shape[-1] % hop:
+        raise ValueError(f"block length {x.shape[-1]} is not a multiple of the hop {hop}")
+    pad = [(0, 0)] * (x.ndim - 1) + [(hop, hop)]
+    seg = np.pad(x, pad).reshape(*x.shape[:-1], -1, hop)
+    return np.concatenate([seg[..., :-1, :], seg[..., 1:, :]], axis=-1)
+
+
+def overlap_add(fr: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`frames` for windowed frames: [..., F, L] -> [..., (F - 1) * hop]."""
+    hop = fr.shape[-1] // 2
+    first, second = fr[..., :hop], fr[..., hop:]
+    zeros = np.zeros_like(first[..., :1, :])
+    seg = np.concatenate([first, zeros], axis=-2) + np.concatenate([zeros, second], axis=-2)
+    out = seg.reshape(*fr.shape[:-2], -1)
+    return out[..., hop:-hop]
+
+
+def mask_gain(cover: np.ndarray, exponent: float, frame_length: int = 256, floor: float = MASK_FLOOR) -> np.ndarray:
+    """Per-bin gain (|C| + floor * rms|C|) ** exponent, [..., F, K], for blocks [..., N]."""
+    fwd, _ = dft_matrices(frame_length)
+    spec = frames(cover, frame_length) @ fwd
+    k = frame_length // 2 + 1
+    mag = np.sqrt(spec[..., :k] ** 2 + spec[..., k:] ** 2 + 1e-20)
+    rms = np.sqrt(np.mean(mag**2, axis=(-2, -1), keepdims=True))
+    return (mag + floor * rms + 1e-12) ** exponent
+
+
+def bounded_gain(relative: np.ndarray, bound_db: float) -> np.ndarray:
+    """exp(b tanh(ln(relative) / b)) with b = ln 10 ** (bound_db / 20): a gain that follows
+    ``relative`` near 1 and saturates at +-bound_db."""
+    b = np.log(10.0 ** (bound_db / 20.0))
+    return np.exp(b * np.tanh(np.log(relative) / b))
+
+
+def shape(
+    delta: np.ndarray,
+    cover: np.ndarray,
+    exponent: float,
+    frame_length: int = 256,
+    mode: str = "gain",
+    bound_db: float = 6.0,
+) -> np.ndarray:
+    """The modification ``delta`` [..., N] shaped by the cover's STFT magnitude (unscaled).
+
+    ``mode="gain"`` multiplies delta's spectrum by the mask, so a network can
+    still raise weak bins by raising delta there; ``mode="phase"`` first
+    divides every bin of delta by its own magnitude, so the mask alone sets the
+    magnitudes and the network chooses the phases; ``mode="bounded"`` lets the
+    network move each bin's magnitude too, but only within +-``bound_db`` of
+    the mask (:func:`bounded_gain` of the bin's magnitude relative to delta's RMS).
+    """
+    fwd, inv = dft_matrices(frame_length)
+    g = mask_gain(cover, exponent, frame_length)
+    spec = frames(delta, frame_length) @ fwd
+    if mode in ("phase", "bounded"):
+        k = frame_length // 2 + 1
+        mag = np.sqrt(spec[..., :k] ** 2 + spec[..., k:] ** 2)
+        rms = np.sqrt(np.mean(mag**2, axis=(-2, -1), keepdims=True))
+        floored = mag + MASK_FLOOR * rms + 1e-12
+        spec = spec / np.concatenate([floored, floored], axis=-1)
+        if mode == "bounded":
+            g = g * bounded_gain(floored / (rms + 1e-12), bound_db)
+    spec = spec * np.concatenate([g, g], axis=-1)
+    return overlap_add(spec @ inv)
+
+
+def masked_modification(
+    delta: np.ndarray,
+    cover: np.ndarray,
+    exponent: float,
+    snr_db: float,
+    frame_length: int = 256,
+    mode: str = "gain",
+    bound_db: float = 6.0,
+) -> np.ndarray:
+    """Shaped modification rescaled to sit exactly ``snr_db`` under each block [..., N]."""
+    m = shape(delta, cover, exponent, frame_length, mode, bound_db)
+    cover_rms = np.sqrt(np.mean(cover**2, axis=-1, keepdims=True))
+    m_rms = np.sqrt(np.mean(m**2, axis=-1, keepdims=True) + 1e-24)
+    return m * (10.0 ** (-snr_db / 20.0) * cover_rms / m_rms)

@@ -1,0 +1,117 @@
+"""Changes to the shipped default measured at equal budget (docs/hiding_output.md).
+
+    python scripts/compare_finetune.py [--steps 2000] [--arms phase,bounded_6db,stages_10]
+
+Every arm starts from the release-3 default (checkpoints/default_r3: phase
+mode at 22 dB, 10,800 steps) and trains --steps more steps with the same data,
+seed and learning rate (scripts/shared_data.py, finetune_cmd). The arms:
+
+* ``phase``: release 3's own recipe (the control; it is also the `cpu` arm
+  of scripts/compare_robust.py and shares its run folder);
+* ``bounded_6db``: ``model.mask_mode=bounded``: the network sets the phases
+  and may move each STFT magnitude within +-6 dB of the cover's mask;
+* ``stages_10``: ten stages instead of five (stages 6-10 start as copies of
+  stage 5, scripts/clone_stages.py --stages 10), so a tile uses 2.56 s of
+  cover instead of 1.28 s at the same level.
+
+Run folders live under checkpoints/ and resume. Each arm is then evaluated on
+set14 and live1 secrets in LJ002 and TIMIT covers after a 16-bit WAV round
+trip, with span PESQ-WB, into docs/results/experiments/finetune.json (the arms'
+validation curves beside it, as <arm>.validation.jsonl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from shared_data import DATA, HERE, finetune_cmd
+
+from ditas_tf.evaluate import evaluate
+from ditas_tf.fileio import atomic_write_text
+
+KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
+GROWN = os.path.join("checkpoints", "grow", "default_10_stages.weights.h5")
+ARMS = {
+    "phase": (os.path.join("checkpoints", "robust_cmp", "cpu"), []),
+    "bounded_6db": (
+        os.path.join("checkpoints", "mask_cmp", "bounded_6db"),
+        ["model.mask_mode=bounded", "model.mask_bound_db=6.0"],
+    ),
+    "stages_10": (
+        os.path.join("checkpoints", "stages_cmp", "stages_10"),
+        ["model.stages=10", f"train.init_weights={GROWN}"],
+    ),
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--arms", default=",".join(ARMS))
+    p.add_argument("--max-images", type=int, default=8)
+    p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--train-only", action="store_true")
+    a = p.parse_args()
+    names = [n for n in a.arms.split(",") if n]
+    for n in names:
+        if n not in ARMS:
+            sys.exit(f"compare_finetune: unknown arm {n!r}; choose from {', '.join(ARMS)}")
+    os.chdir(HERE)  # run folders and init paths are relative to the repository
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if not a.skip_training:
+        for n in names:
+            run, sets = ARMS[n]
+            if n == "stages_10" and not os.path.exists(GROWN) and not os.path.isdir(os.path.join(run, "ckpt")):
+                os.makedirs(os.path.dirname(GROWN), exist_ok=True)
+                subprocess.run(
+                    [sys.executable, os.path.join("scripts", "clone_stages.py"), os.path.join("checkpoints", "default_r3"),
+                     GROWN, "--stages", "10", "--source", "5", "--targets", "6", "7", "8", "9", "10"],
+                    check=True, env=env,
+                )  # fmt: skip
+            subprocess.run(finetune_cmd("cpu", run, a.steps, sets), check=True, env=env)
+    if a.train_only:
+        return
+    result = {
+        "command": f"python scripts/compare_finetune.py --steps {a.steps} --arms {','.join(names)} "
+        f"--max-images {a.max_images}",
+        "steps": a.steps,
+        "arms": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        rep = evaluate(
+            [ARMS[n][0] for n in names],
+            [os.path.join(DATA, "images", "test", s) for s in ("set14", "live1")],
+            [os.path.join(DATA, "audio", "LJSpeech-1.1"), os.path.join(DATA, "audio", "timit")],
+            tmp,
+            audio_select=["LJ002"],
+            max_images=a.max_images,
+            progress=False,
+            figures=False,
+        )
+    for n, m in zip(names, rep["models"].values()):
+        o = m["overall"]
+        result["arms"][n] = (
+            {"run": ARMS[n][0], "stages": m["stages"], "pairs": o["count"], "skipped": len(m["skipped"])}
+            | {k: o[k] for k in KEYS}
+            | {"per_stage_psnr": {s: v["psnr"] for s, v in o["per_stage"].items()}}
+        )
+    result["protocol"] = rep["protocol"]
+    for n in names:  # the arms' validation curves beside the results
+        curve = "phase_control" if n == "phase" else n
+        shutil.copyfile(
+            os.path.join(ARMS[n][0], "validation.jsonl"),
+            os.path.join("docs", "results", "experiments", f"{curve}.validation.jsonl"),
+        )
+    out = os.path.join("docs", "results", "experiments", "finetune.json")
+    atomic_write_text(out, json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["arms"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

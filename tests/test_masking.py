@@ -1,0 +1,86 @@
+"""The perceptual layer: numpy reference = Keras layer, identity at exponent 0, energy follows the cover."""
+
+import numpy as np
+import pytest
+
+from ditas_tf import masking
+
+
+def _blocks(speech_16k, n=3):
+    return np.stack([speech_16k[16000 + i * 4096 : 16000 + (i + 1) * 4096] for i in range(n)]).astype(np.float64)
+
+
+def test_exponent_zero_is_perfect_reconstruction(speech_16k):
+    cover = _blocks(speech_16k)
+    delta = np.random.default_rng(0).standard_normal(cover.shape)
+    np.testing.assert_allclose(masking.shape(delta, cover, 0.0), delta, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["gain", "phase", "bounded"])
+def test_keras_layer_equals_numpy_reference(speech_16k, mode):
+    from ditas_tf.layers import MaskedResidual
+
+    cover = _blocks(speech_16k).astype(np.float32)
+    delta = np.random.default_rng(1).standard_normal(cover.shape).astype(np.float32)
+    layer = MaskedResidual(18.0, 0.5, 256, mode)
+    got = layer([cover.reshape(-1, 64, 64, 1), delta.reshape(-1, 64, 64, 1)]).numpy().reshape(cover.shape)
+    ref = cover + masking.masked_modification(delta.astype(np.float64), cover.astype(np.float64), 0.5, 18.0, mode=mode)
+    assert np.max(np.abs(got - ref)) < 1e-6
+    # Exactly 18 dB under every block.
+    snr = 10 * np.log10(np.sum(cover.astype(np.float64) ** 2, 1) / np.sum((got - cover).astype(np.float64) ** 2, 1))
+    np.testing.assert_allclose(snr, 18.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("exponent", [0.5, 1.0])
+def test_energy_follows_the_cover_spectrum(speech_16k, exponent):
+    cover = _blocks(speech_16k, 4)
+    delta = np.random.default_rng(2).standard_normal(cover.shape)
+    m = masking.masked_modification(delta, cover, exponent, 20.0, mode="phase")
+    fwd, _ = masking.dft_matrices(256)
+    k = 129
+
+    def logmag(x):
+        s = masking.frames(x, 256) @ fwd
+        lm = 0.5 * np.log(s[..., :k] ** 2 + s[..., k:] ** 2 + 1e-30)
+        # Within-block shape only: every block is scaled to its own SNR.
+        return lm - lm.mean(axis=(-2, -1), keepdims=True)
+
+    lc, lm = logmag(cover).ravel(), logmag(m).ravel()
+    keep = lc > np.percentile(lc, 20)  # bins above the floor
+    slope = np.polyfit(lc[keep], lm[keep], 1)[0]
+    # log|M| rises with log|C| at the mask's exponent (windowing blurs it a little).
+    assert abs(slope - exponent) < 0.15, slope
+    white = masking.masked_modification(delta, cover, 0.0, 20.0)
+    assert abs(np.polyfit(lc[keep], logmag(white).ravel()[keep], 1)[0]) < 0.15
+
+
+def test_bounded_gain_follows_then_saturates():
+    r = np.array([1e-6, 0.5, 0.9, 1.0, 1.1, 2.0, 1e6])
+    g = masking.bounded_gain(r, 6.0)
+    lim = 10 ** (6 / 20)
+    assert np.all(g >= 1 / lim - 1e-9) and np.all(g <= lim + 1e-9)
+    np.testing.assert_allclose(g[[0, -1]], [1 / lim, lim], rtol=1e-3)
+    np.testing.assert_allclose(g[2:5], r[2:5], rtol=0.01)  # near 1 it is the network's own magnitude
+    assert np.all(np.diff(g) > 0)
+
+
+def test_bounded_mode_still_follows_the_cover(speech_16k):
+    cover = _blocks(speech_16k, 4)
+    # A delta whose bins swing by tens of dB: only +-6 dB of it may reach the container.
+    rng = np.random.default_rng(3)
+    delta = rng.standard_normal(cover.shape) * np.exp(3 * rng.standard_normal(cover.shape))
+    fwd, _ = masking.dft_matrices(256)
+    k = 129
+
+    def logmag(x):
+        s = masking.frames(x, 256) @ fwd
+        lm = 0.5 * np.log(s[..., :k] ** 2 + s[..., k:] ** 2 + 1e-30)
+        return lm - lm.mean(axis=(-2, -1), keepdims=True)
+
+    lc = logmag(cover).ravel()
+    keep = lc > np.percentile(lc, 20)
+    slopes = {}
+    for mode in ("gain", "bounded", "phase"):
+        lm = logmag(masking.masked_modification(delta, cover, 0.5, 20.0, mode=mode)).ravel()
+        slopes[mode] = np.polyfit(lc[keep], lm[keep], 1)[0]
+    assert abs(slopes["bounded"] - 0.5) < 0.15 and abs(slopes["phase"] - 0.5) < 0.15, slopes
