@@ -31,27 +31,28 @@ def test_keras_layer_equals_numpy_reference(speech_16k, mode):
     np.testing.assert_allclose(snr, 18.0, atol=1e-3)
 
 
+def _logmag(x, frame_length=256):
+    """Log STFT magnitude of blocks [..., N], minus each block's mean: the within-block shape only
+    (every block is scaled to its own SNR)."""
+    fwd, _ = masking.dft_matrices(frame_length)
+    k = frame_length // 2 + 1
+    s = masking.frames(x, frame_length) @ fwd
+    lm = 0.5 * np.log(s[..., :k] ** 2 + s[..., k:] ** 2 + 1e-30)
+    return lm - lm.mean(axis=(-2, -1), keepdims=True)
+
+
 @pytest.mark.parametrize("exponent", [0.5, 1.0])
 def test_energy_follows_the_cover_spectrum(speech_16k, exponent):
     cover = _blocks(speech_16k, 4)
     delta = np.random.default_rng(2).standard_normal(cover.shape)
     m = masking.masked_modification(delta, cover, exponent, 20.0, mode="phase")
-    fwd, _ = masking.dft_matrices(256)
-    k = 129
-
-    def logmag(x):
-        s = masking.frames(x, 256) @ fwd
-        lm = 0.5 * np.log(s[..., :k] ** 2 + s[..., k:] ** 2 + 1e-30)
-        # Within-block shape only: every block is scaled to its own SNR.
-        return lm - lm.mean(axis=(-2, -1), keepdims=True)
-
-    lc, lm = logmag(cover).ravel(), logmag(m).ravel()
+    lc, lm = _logmag(cover).ravel(), _logmag(m).ravel()
     keep = lc > np.percentile(lc, 20)  # bins above the floor
     slope = np.polyfit(lc[keep], lm[keep], 1)[0]
     # log|M| rises with log|C| at the mask's exponent (windowing blurs it a little).
     assert abs(slope - exponent) < 0.15, slope
     white = masking.masked_modification(delta, cover, 0.0, 20.0)
-    assert abs(np.polyfit(lc[keep], logmag(white).ravel()[keep], 1)[0]) < 0.15
+    assert abs(np.polyfit(lc[keep], _logmag(white).ravel()[keep], 1)[0]) < 0.15
 
 
 def test_bounded_gain_follows_then_saturates():
@@ -69,18 +70,10 @@ def test_bounded_mode_still_follows_the_cover(speech_16k):
     # A delta whose bins swing by tens of dB: only +-6 dB of it may reach the container.
     rng = np.random.default_rng(3)
     delta = rng.standard_normal(cover.shape) * np.exp(3 * rng.standard_normal(cover.shape))
-    fwd, _ = masking.dft_matrices(256)
-    k = 129
-
-    def logmag(x):
-        s = masking.frames(x, 256) @ fwd
-        lm = 0.5 * np.log(s[..., :k] ** 2 + s[..., k:] ** 2 + 1e-30)
-        return lm - lm.mean(axis=(-2, -1), keepdims=True)
-
-    lc = logmag(cover).ravel()
+    lc = _logmag(cover).ravel()
     keep = lc > np.percentile(lc, 20)
     slopes = {}
     for mode in ("gain", "bounded", "phase"):
-        lm = logmag(masking.masked_modification(delta, cover, 0.5, 20.0, mode=mode)).ravel()
+        lm = _logmag(masking.masked_modification(delta, cover, 0.5, 20.0, mode=mode)).ravel()
         slopes[mode] = np.polyfit(lc[keep], lm[keep], 1)[0]
     assert abs(slopes["bounded"] - 0.5) < 0.15 and abs(slopes["phase"] - 0.5) < 0.15, slopes
