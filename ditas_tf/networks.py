@@ -206,23 +206,12 @@ def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
     return x
 
 
-def _channel_layer(channel, rate: int, name: str):
-    """The training-time channel of a ChannelConfig, or None when it changes nothing."""
+def _through_channel(x, channel, rate: int, name: str):
+    """``x`` through the training-time channel of a ChannelConfig (``TrainingChannel``, training only);
+    ``x`` itself when there is none or it changes nothing."""
     if channel is None or not channel.enabled:
-        return None
-    return TrainingChannel(
-        rate,
-        channel.noise_probability,
-        channel.noise_snr_db,
-        channel.gain_db,
-        channel.bits,
-        channel.lowpass_probability,
-        channel.lowpass_hz,
-        channel.codec_probability,
-        channel.codec_floor_db,
-        channel.codec_snr_db,
-        name=name,
-    )
+        return x
+    return TrainingChannel(rate, **dataclasses.asdict(channel), name=name)(x)
 
 
 def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool, role: str, channel=None):
@@ -246,10 +235,7 @@ def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool,
         container_net = _make_container(cfg, t_net, out, i + 1)
         container = domain.inverse(container_net, state, i + 1)
         containers.append(container)
-        noisy = container
-        through = _channel_layer(channel, cfg.sample_rate, f"channel_{i + 1}")
-        if through is not None:
-            noisy = through(noisy)
+        noisy = _through_channel(container, channel, cfg.sample_rate, f"channel_{i + 1}")
         noisy = QuantizationNoise(noise, name=f"quantization_noise_{i + 1}")(noisy)
         r_in = _reveal_input(cfg, noisy, i + 1, f"{role}_reveal")
         r_args = [r_in] + ([r_prev] if (nets.revealing_connected and i > 0) else [])
@@ -458,10 +444,7 @@ def _baseline_forward(cfg: ModelConfig, nets: dict, secret, cover, noise: bool, 
         c_net = _make_container(cfg, bases[i], o_i, i + 1)
         containers.append(domain.inverse(c_net, states[i], i + 1))
     container_audio = BlocksToCover(name="container_audio")(containers)
-    noisy = container_audio
-    through = _channel_layer(channel, cfg.sample_rate, "channel")
-    if through is not None:
-        noisy = through(noisy)
+    noisy = _through_channel(container_audio, channel, cfg.sample_rate, "channel")
     noisy = QuantizationNoise(noise, name="quantization_noise")(noisy)
     revealed = _baseline_reveal(cfg, nets, noisy, f"{role}_reveal")
     return container_audio, [secret], [revealed], [revealed]
@@ -473,7 +456,7 @@ def _baseline_reveal(cfg: ModelConfig, nets: dict, container, role: str):
 
 
 def build_system(cfg: ModelConfig, quantization_noise: bool = True, channel=None) -> DitasSystem:
-    """Build any variant or baseline from its config."""
+    """Build any variant or baseline from its config (``channel``: a ChannelConfig for training)."""
     return DitasSystem(cfg, quantization_noise=quantization_noise, channel=channel)
 
 
