@@ -9,7 +9,8 @@ seed and learning rate (scripts/shared_data.py, finetune_cmd). The arms:
 * ``phase``: release 3's own recipe (the control; it is also the `cpu` arm
   of scripts/compare_robust.py and shares its run folder);
 * ``bounded_6db``: ``model.mask_mode=bounded``: the network sets the phases
-  and may move each STFT magnitude within +-6 dB of the cover's mask;
+  and may move each STFT magnitude within +-6 dB of the cover's mask
+  (``bounded_3db`` and ``bounded_10db``: +-3 and +-10 dB);
 * ``stages_10``: ten stages instead of five (stages 6-10 start as copies of
   stage 5, scripts/clone_stages.py --stages 10), so a tile uses 2.56 s of
   cover instead of 1.28 s at the same level.
@@ -42,6 +43,14 @@ ARMS = {
     "bounded_6db": (
         os.path.join("checkpoints", "mask_cmp", "bounded_6db"),
         ["model.mask_mode=bounded", "model.mask_bound_db=6.0"],
+    ),
+    "bounded_3db": (
+        os.path.join("checkpoints", "mask_cmp", "bounded_3db"),
+        ["model.mask_mode=bounded", "model.mask_bound_db=3.0"],
+    ),
+    "bounded_10db": (
+        os.path.join("checkpoints", "mask_cmp", "bounded_10db"),
+        ["model.mask_mode=bounded", "model.mask_bound_db=10.0"],
     ),
     "stages_10": (
         os.path.join("checkpoints", "stages_cmp", "stages_10"),
