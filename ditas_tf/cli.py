@@ -195,7 +195,12 @@ def _quiet_tf_import() -> None:
 @click.option("-o", "--output", "output", required=True, type=click.Path(), help="Container WAV to write.")
 @click.option("--key", default=None, help="Secret key: positions and order of the subsequences.")
 @click.option("--model", default="default", show_default=True, help="Shipped model name (default) or model folder.")
-@click.option("--stages", type=int, default=None, help="Hide with the first K stages (default: all).")
+@click.option(
+    "--stages",
+    type=int,
+    default=None,
+    help="Hide with the first K stages (default: as many as the cover has room for).",
+)
 @click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
 @click.option("--resize", default=None, help="Resize the secret to WxH first (e.g. 64x64: one tile, 1.28 s of speech).")
 @click.option("--pesq", is_flag=True, help="Also measure wide-band PESQ over the carrying span (slower).")
@@ -223,8 +228,8 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
     write_audio(output, res.container, rate, float32=float32)
     w, h = res.size
     click.echo(
-        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s)) in {output}: "
-        f"span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
+        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s), {res.stages} of "
+        f"{steg.cfg.model.stages} stages) in {output}: span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
     )
     if pesq:
         from ditas_tf.audio import pcm16_roundtrip, resample, to_mono
@@ -245,7 +250,9 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
 @click.option("--key", default=None, help="The key used to hide.")
 @click.option("--size", default=None, help="WxH of the hidden image (default: one tile, 64x64).")
 @click.option("--model", default="default", show_default=True, help="Shipped model name (default) or model folder.")
-@click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
+@click.option(
+    "--stages", type=int, default=None, help="Reveal from the first K stages (default: all the container carries)."
+)
 @user_errors
 def reveal_cmd(container_audio, output, key, size, model, stages):
     """Reveal the image hidden in CONTAINER_AUDIO and write it as PNG."""
@@ -341,7 +348,12 @@ def export_cmd(model, out_dir, version, images, audio, settings):
 @click.option("--audio", multiple=True, required=True, help="Audio set root (LJ Speech, TIMIT, folder); repeatable.")
 @click.option("--audio-select", multiple=True, help="LJ Speech clip-id prefixes or id-list files (e.g. LJ002).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--stages", type=int, default=None, help="Reveal from the first K stages (default: all).")
+@click.option(
+    "--stages",
+    type=int,
+    default=None,
+    help="Hide and reveal with K stages (default: as many as each cover has room for).",
+)
 @click.option("--no-wav", is_flag=True, help="Skip the 16-bit WAV write/read before revealing.")
 @click.option("--max-images", type=int, default=None, help="At most this many images per set.")
 @click.option(
@@ -397,7 +409,11 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
 @click.option("--model", default="default", show_default=True, help="Model whose geometry and floor to use.")
 @user_errors
 def windows_cmd(container_audio, output, key, size, model):
-    """Extract the receiver's subsequences [tiles, t*w*h] for the SavedModel's reveal signature."""
+    """Extract the receiver's subsequences [tiles, t*w*h] for the SavedModel's reveal signature.
+
+    A container that carries k < t stages gets its k blocks repeated up to t;
+    its image is then the k-th revealed stage, which the command names.
+    """
     import json
 
     import numpy as np
@@ -419,6 +435,12 @@ def windows_cmd(container_audio, output, key, size, model):
     w, h = wh or (n, n)
     rows, cols = steg.tile_grid(w, h)
     windows, _ = steg.container_windows(data, rate, rows * cols, key=key)
+    k, t = windows.shape[1] // steg.block, cfg.model.stages
+    if k < t:
+        from ditas_tf.runners import pad_blocks
+
+        # The signature takes t blocks; stage i depends only on stages 1..i, so C_k comes out exactly.
+        windows = pad_blocks(windows, k, t, steg.block)
     if output.endswith(".npy"):
         with atomic_path(output, ".npy") as tmp:
             np.save(tmp, windows.astype(np.float32))
@@ -426,3 +448,5 @@ def windows_cmd(container_audio, output, key, size, model):
         body = {"signature_name": "reveal", "instances": [{"container_audio": w_.tolist()} for w_ in windows]}
         atomic_write_text(output, json.dumps(body))
     click.echo(f"wrote {windows.shape[0]} x {windows.shape[1]} samples to {output}")
+    if k < t:
+        click.echo(f"the container carries {k} of {t} stages: the image is revealed_stages[:, {k - 1}]")

@@ -57,7 +57,7 @@ def evaluate_pair(
     tile: np.ndarray,
     cover: np.ndarray,
     rate: int,
-    stages: int,
+    stages: int | None,
     wav: bool,
     tmpdir: str,
     lost: bool,
@@ -82,9 +82,10 @@ def evaluate_pair(
     for spec in channels:
         received, rrate = channels_lib.apply(spec, received, rrate)
     windows, starts = steg.container_windows(received, rrate, 1, stages=stages)
-    revealed = quantize_uint8(steg.reveal_windows(windows, stages)[0])  # [k, n, n, 3]
+    k = windows.shape[1] // steg.block  # what the receiver read from the pilot
+    revealed = quantize_uint8(steg.reveal_windows(windows, k)[0])  # [k, n, n, 3]
     img = image_metrics(np.repeat(tile[None], len(revealed), 0), revealed)
-    length = stages * steg.block
+    length = res.stages * steg.block
     s0 = int(res.starts[0])
     c_sub = cover16[s0 : s0 + length].astype(np.float64)
     x_sub = cont16[s0 : s0 + length].astype(np.float64) / res.gain
@@ -97,12 +98,14 @@ def evaluate_pair(
             if k in AUDIO_KEYS
         },
         "sync_offset_error": round(float(starts[0] - s0), 3) if not channels else None,
+        "hidden_stages": res.stages,
+        "cover_seconds_used": res.stages * steg.block / steg.rate,
         "stages": {f"C{i + 1}": {k: float(img[k][i]) for k in IMAGE_KEYS} for i in range(len(revealed))},
     }
     out.update(out["stages"][f"C{len(revealed)}"])
     out["worst_block_psnr"] = worst_block_psnr(tile, revealed[-1])
     if lost:
-        out["lost_subsequence"] = _loss_of_subsequence(steg, tile, windows[0], c_sub.astype(np.float32), stages)
+        out["lost_subsequence"] = _loss_of_subsequence(steg, tile, windows[0], c_sub.astype(np.float32), k)
     return out, {"revealed": revealed, "cover16": cover16, "container16": cont16, "window": c_sub.astype(np.float32)}
 
 
@@ -211,7 +214,7 @@ def evaluate(
                         bar.update(1)
                         try:
                             m, ex = evaluate_pair(
-                                steg, tile, cover, rate, k, wav, tmp, lost=figures and i < 8, channels=channels
+                                steg, tile, cover, rate, stages, wav, tmp, lost=figures and i < 8, channels=channels
                             )
                         except InputError as exc:
                             # e.g. a clip with fewer usable subsequences than a t = 8 model needs
@@ -248,17 +251,21 @@ def evaluate(
 
 
 def _means(rows, k) -> dict:
-    # Baselines reveal in one stage: count the stages the rows actually have.
-    k = min(k, min(len(r["stages"]) for r in rows))
-    out = {key: _nanmean(r.get(key) for r in rows) for key in AUDIO_KEYS + IMAGE_KEYS + ("worst_block_psnr",)}
-    out["per_stage"] = {
-        f"C{i + 1}": {key: _nanmean(r["stages"][f"C{i + 1}"][key] for r in rows) for key in IMAGE_KEYS}
-        for i in range(k)
-    }
+    # Rows carry as many stages as their cover had room for (baselines reveal in one):
+    # C_i is averaged over the rows that have it, and says how many those are.
+    k = min(k, max(len(r["stages"]) for r in rows))
+    keys = AUDIO_KEYS + IMAGE_KEYS + ("worst_block_psnr", "hidden_stages", "cover_seconds_used")
+    out = {key: _nanmean(r.get(key) for r in rows) for key in keys}
+    out["per_stage"] = {}
+    for i in range(k):
+        have = [r["stages"][f"C{i + 1}"] for r in rows if f"C{i + 1}" in r["stages"]]
+        out["per_stage"][f"C{i + 1}"] = {key: _nanmean(x[key] for x in have) for key in IMAGE_KEYS}
+        out["per_stage"][f"C{i + 1}"]["count"] = len(have)
     lost = [r["lost_subsequence"] for r in rows if "lost_subsequence" in r]
     if lost:
+        names = dict.fromkeys(s for x in lost for s in x)  # S1..S_k, k the most any row carries
         out["lost_subsequence_psnr"] = {
-            s: {m: _nanmean(x[s][m] for x in lost) for m in ("zeroed", "cover")} for s in lost[0]
+            s: {m: _nanmean(x[s][m] for x in lost if s in x) for m in ("zeroed", "cover")} for s in names
         }
     out["count"] = len(rows)
     return out

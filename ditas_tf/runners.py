@@ -41,8 +41,13 @@ def has_graphs(model_dir: str) -> bool:
     return all(os.path.isfile(os.path.join(model_dir, f)) for f in (HIDE_GRAPH, REVEAL_GRAPH))
 
 
-def _pad_blocks(x: np.ndarray, k: int, t: int, block: int) -> np.ndarray:
-    """[N, k*block] -> [N, t*block]: the k blocks, then copies of them (cyclic)."""
+def pad_blocks(x: np.ndarray, k: int, t: int, block: int) -> np.ndarray:
+    """[N, k*block] -> [N, t*block]: the k blocks, then copies of them (cyclic).
+
+    Stage i depends only on stages 1..i, so a t-stage graph fed this way gives
+    the k-stage outputs first (what a served or phone graph needs for a
+    container that carries k < t stages).
+    """
     if k == t:
         return x
     blocks = x.reshape(x.shape[0], k, block)
@@ -170,7 +175,7 @@ class LiteRTRunner:
     def hide(self, secret: np.ndarray, cover: np.ndarray, k: int) -> np.ndarray:
         """Container windows [N, k*b] for secrets [N, n, n, 3] and cover windows [N, k*b]."""
         run = self._runner("hide")
-        full = _pad_blocks(np.asarray(cover, np.float32), k, self.stages, self.block)
+        full = pad_blocks(np.asarray(cover, np.float32), k, self.stages, self.block)
         out = [
             run(cover_audio=full[i : i + BATCH], secret_image=np.asarray(secret[i : i + BATCH], np.float32))[
                 "container_audio"
@@ -182,6 +187,6 @@ class LiteRTRunner:
     def reveal(self, windows: np.ndarray, k: int) -> np.ndarray:
         """Cumulative revealed images [N, k, n, n, 3] (unclipped)."""
         run = self._runner("reveal")
-        full = _pad_blocks(np.asarray(windows, np.float32), k, self.stages, self.block)
+        full = pad_blocks(np.asarray(windows, np.float32), k, self.stages, self.block)
         out = [run(container_audio=full[i : i + BATCH])["revealed_stages"] for i in range(0, len(full), BATCH)]
         return np.concatenate(out)[:, :k]

@@ -37,6 +37,8 @@ RETIRED_MODELS = {
     "(span PESQ-WB about 2); use --model default, whose modification is masked by the speech",
 }
 MAX_SIDE = 16384
+# Fewest stages hide picks on its own (a tile in fewer reveals poorly; --stages K still asks for any K).
+MIN_AUTO_STAGES = 3
 PEAK = 32767.0 / 32768.0
 
 
@@ -92,6 +94,7 @@ class HideResult:
     reveal_hint: str
     sync_scores: np.ndarray  # the receiver's pilot peak score per tile
     span_seconds: float = 0.0  # length of the carrying span
+    stages: int = 0  # stages used (the most the cover had room for, unless asked)
 
 
 class Steganographer:
@@ -177,8 +180,10 @@ class Steganographer:
         except KeyError as exc:
             raise InputError(f"metadata.json lacks {exc.args[0]!r}: export it again with this release") from None
         scheme = metadata.get("sync_scheme", {}).get("name")
-        if scheme != sync.SYNC_SCHEME:
-            raise InputError(f"this export uses synchronisation {scheme!r}; this release reads {sync.SYNC_SCHEME!r}")
+        if scheme not in sync.READABLE_SCHEMES:
+            raise InputError(
+                f"this export uses synchronisation {scheme!r}; this release reads {', '.join(sync.READABLE_SCHEMES)}"
+            )
         m = cfg.model
         runner = LiteRTRunner(
             None, m.stages, m.image_size, m.block_samples, hide_path=hide_path, reveal_path=reveal_path
@@ -234,11 +239,11 @@ class Steganographer:
     ) -> HideResult:
         """Hide ``secret`` (uint8 or [0, 1] float, [H, W, 3]) in ``cover`` ([frames] or [frames, ch]).
 
-        Returns the container at the cover's rate, channels and length.
-        ``pcm16`` says whether it will be stored as 16-bit PCM (the receiver's
+        Returns the container at the cover's rate, channels and length. Each
+        tile takes the most stages (up to t) the cover has room for, or
+        ``stages``; the receiver reads the count from the pilot. ``pcm16`` says whether it will be stored as 16-bit PCM (the receiver's
         view is simulated that way to check that it finds the same slots).
         """
-        k = self.stage_count(stages)
         img = _as_float_image(secret)
         h, w = img.shape[:2]
         rows, cols = self.tile_grid(w, h)
@@ -250,12 +255,9 @@ class Steganographer:
             raise InputError("cover holds non-finite samples (NaN or infinity)")
         frames = cover2d.shape[0]
         mid16 = resample(to_mono(cover2d), rate, self.rate)
-        floor = self.cfg.data.energy_floor_db
         if not np.any(slot_rms_db(mid16, self.block) >= sync.ABSOLUTE_FLOOR_DB):
             raise InputError(f"cover is silent: no subsequence is above {sync.ABSOLUTE_FLOOR_DB:.0f} dBFS")
-        found = sync.runs(mid16, self.block, k, floor, key)
-        if len(found) < len(tiles):
-            raise self._needed_error(len(tiles), len(found), k, "cover")
+        k, found = self.choose_stages(mid16, len(tiles), stages, key)
         starts = found[: len(tiles)] * self.block
         windows, blocks = self._hide_windows(tiles, mid16, starts, k)
         for boost in sync.PILOT_BOOSTS_DB:
@@ -263,8 +265,8 @@ class Steganographer:
             # The receiver finds each run from the written file alone: check that it does.
             stored = pcm16_roundtrip(container) if pcm16 else container
             seen = resample(to_mono(stored), rate, self.rate)
-            again, scores = sync.locate(seen, key, len(tiles), k * self.block, rate)
-            if np.array_equal(np.round(again), starts) and scores.min() >= sync.MIN_PEAK_SCORE:
+            k_seen, again, scores = sync.locate_runs(seen, key, len(tiles), self.block, self.cfg.model.stages, rate)
+            if k_seen == k and np.array_equal(np.round(again), starts) and scores.min() >= sync.MIN_PEAK_SCORE:
                 break
             log.info("receiver would not find every run (peak score %.1f); pilot +%.0f dB", scores.min(), boost)
         else:
@@ -274,8 +276,6 @@ class Steganographer:
         snr = span_lib.snr_db(cover16, modified)
         snr_file = span_lib.snr_db(cover2d, container / gain)
         hint = "" if (w, h) == (n, n) else f"--size {w}x{h}"
-        if k != self.cfg.model.stages:
-            hint = (hint + f" --stages {k}").strip()
         return HideResult(
             container,
             rate,
@@ -288,7 +288,31 @@ class Steganographer:
             hint,
             scores,
             (span.stop - span.start) / self.rate,
+            k,
         )
+
+    def choose_stages(self, mid16, tiles: int, stages: int | None, key) -> tuple[int, np.ndarray]:
+        """The stage count and the runs for ``tiles`` tiles: ``stages`` if given, else the most that fit.
+
+        More stages mean more cover per tile and a better revealed image
+        (docs/whole_cover.md); the receiver reads the count from the pilot.
+        """
+        floor = self.cfg.data.energy_floor_db
+        if stages is not None:
+            k = self.stage_count(stages)
+            found = sync.runs(mid16, self.block, k, floor, key)
+            if len(found) < tiles:
+                raise self._needed_error(tiles, len(found), k, "cover")
+            return k, found
+        t = self.cfg.model.stages
+        lowest = t if self.cfg.model.variant in BASELINES else min(t, MIN_AUTO_STAGES)
+        for k in range(t, lowest - 1, -1):
+            found = sync.runs(mid16, self.block, k, floor, key)
+            if len(found) >= tiles:
+                if k < t:
+                    log.info("cover has room for %d of %d stages per tile", k, t)
+                return k, found
+        raise self._needed_error(tiles, len(found), lowest, "cover")
 
     def _hide_windows(self, tiles, mid16, starts, k):
         """The cover windows at ``starts`` and the hiding network's container blocks for them."""
@@ -327,11 +351,11 @@ class Steganographer:
         Returns a float [H, W, 3] image in [0, 1] (or, with ``all_stages``,
         [k, H, W, 3] of the cumulative C_1..C_k).
         """
-        k = self.stage_count(stages)
         n = self.tile
         w, h = size or (n, n)
         rows, cols = self.tile_grid(w, h)
-        windows, _ = self.container_windows(container, rate, rows * cols, key=key, stages=k)
+        windows, _ = self.container_windows(container, rate, rows * cols, key=key, stages=stages)
+        k = windows.shape[1] // self.block
         stages_out = self.reveal_windows(windows, k)  # [tiles, k, n, n, 3]
         full = stages_out.reshape(rows, cols, k, n, n, 3).transpose(2, 0, 3, 1, 4, 5).reshape(k, rows * n, cols * n, 3)
         full = full[:, :h, :w]
@@ -341,29 +365,29 @@ class Steganographer:
         """The receiver's view: [tiles, k*w*h] samples at 16 kHz and each run's first sample.
 
         Each tile's run is found by its keyed pilot (:mod:`ditas_tf.sync`) to a
-        fraction of a sample. An InputError when a run
-        cannot be found: a wrong key, a wrong --size or --stages, or no hidden image.
+        fraction of a sample, and k is the stage count the pilot tells, or
+        ``stages`` (C_k of a container that carries more). An InputError when a
+        run cannot be found (a wrong key, a wrong --size, or no hidden image) or
+        ``stages`` is more than the container carries.
         """
-        k = self.stage_count(stages)
+        if stages is not None:
+            self.stage_count(stages)
         c2d = container[:, None] if container.ndim == 1 else container
         mid16 = resample(to_mono(c2d), rate, self.rate)
-        length = k * self.block
         if len(mid16) < self.block:
             raise InputError(f"container too short: {len(mid16) / self.rate:.2f} s")
-        starts, scores = sync.locate(mid16, key, tiles, length, rate)
-        t = self.cfg.model.stages
-        if k < t:
-            # C_k of a container hidden with all t stages: its pilot spans t blocks, and the
-            # longer search finds it more surely; a container hidden with k stages scores higher on k.
-            full, full_scores = sync.locate(mid16, key, tiles, t * self.block, rate)
-            better = full_scores > scores
-            starts, scores = np.where(better, full, starts), np.maximum(scores, full_scores)
+        carried, starts, scores = sync.locate_runs(
+            mid16, key, tiles, self.block, self.cfg.model.stages, rate, stages=stages
+        )
         if scores.min() < sync.MIN_PEAK_SCORE:
             raise InputError(
-                "no hidden image found: wrong key, wrong --size or --stages, or not a ditas container "
+                "no hidden image found: wrong key, wrong --size, or not a ditas container "
                 f"(sync score {scores.min():.1f} < {sync.MIN_PEAK_SCORE})"
             )
-        windows = np.stack([sync.window(mid16, float(s), length) for s in starts])
+        k = carried if stages is None else stages
+        if k > carried:
+            raise InputError(f"--stages {k} is more than the {carried} stage(s) this container carries")
+        windows = np.stack([sync.window(mid16, float(s), k * self.block) for s in starts])
         return windows, starts
 
     def reveal_windows(self, windows: np.ndarray, stages: int | None = None) -> np.ndarray:
@@ -423,6 +447,9 @@ class Steganographer:
                 "run_order_with_key": KEY_SCHEME,
             },
             "channel": "mid (mean of all channels)",
+            # hide gives each tile the most stages the cover has room for, down to this many;
+            # the pilot is keyed with its run's length, so the receiver learns the count from it.
+            "min_auto_stages": min(m.stages, MIN_AUTO_STAGES),
         }
 
 

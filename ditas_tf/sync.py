@@ -1,13 +1,20 @@
 """Synchronisation: find each tile's subsequences in a container that was edited.
 
-Scheme ``pilot-run/v1`` (plain numpy):
+Scheme ``pilot-run/v2`` (plain numpy):
 
-* The hider puts each tile in a *run* of t consecutive cover subsequences
-  (t * w * h samples), and adds to the run a keyed pseudo-noise *pilot*,
+* The hider puts each tile in a *run* of k consecutive cover subsequences
+  (k * w * h samples, k <= t: as many stages as the cover has room for), and
+  adds to the run a keyed pseudo-noise *pilot*,
   shaped by the cover exactly as the modification is
   (:func:`ditas_tf.masking.masked_modification`) and ``PILOT_SNR_DB`` under
-  the cover (a run of fewer than 5 blocks gets a louder pilot, :func:`pilot_snr_db`). Tile j's pilot is the sign of an HMAC-SHA256 stream keyed with the
-  key (or a public constant without one) over the label ``ditas-pilot/v1`` and j.
+  the cover (a run of fewer than 5 blocks gets a louder pilot, :func:`pilot_snr_db`).
+  Tile j's pilot is the sign of an HMAC-SHA256 stream keyed with the key (or a
+  public constant without one) over the label ``ditas-pilot/v2``, j and the
+  run's length in samples: runs of different lengths carry unrelated pilots.
+* The receiver learns k from the pilot (:func:`locate_runs`): it searches tile
+  0's pilot for every k <= t and keeps the one that peaks. Containers of scheme
+  ``pilot-run/v1`` (releases up to 4: the label ``ditas-pilot/v1`` without the
+  length, runs of t blocks or of the receiver's ``--stages``) are still found.
 * The receiver finds the run by GCC-PHAT: the cross-correlation of the
   container with the pilot, both spectra divided by their magnitude, peaks at
   the run's first sample. The search covers every offset, negative ones too (a
@@ -38,7 +45,8 @@ import numpy as np
 from ditas_tf import masking
 from ditas_tf.positions import order_slots, slot_rms_db
 
-SYNC_SCHEME = "pilot-run/v1"
+SYNC_SCHEME = "pilot-run/v2"
+READABLE_SCHEMES = ("pilot-run/v1", SYNC_SCHEME)
 PILOT_SNR_DB = 32.0
 PILOT_EXPONENT = 0.5
 PILOT_UNDER_MODIFICATION_DB = 14.0
@@ -53,13 +61,22 @@ PUBLIC_KEY = "ditas-public-pilot"
 MIN_PEAK_SCORE = 8.5
 
 
-def pilot(key: str | None, tile: int, length: int) -> np.ndarray:
-    """Tile ``tile``'s keyed +-1 pilot of ``length`` samples."""
+def pilot(key: str | None, tile: int, length: int, version: int = 2) -> np.ndarray:
+    """Tile ``tile``'s keyed +-1 pilot for a run of ``length`` samples (scheme ``pilot-run/v{version}``).
+
+    Version 2 keys the stream with the run's length too, so a run of k blocks
+    tells the receiver k; version 1 (releases up to 4) has one stream per tile.
+    """
     k = (key or PUBLIC_KEY).encode("utf-8")
     out = bytearray()
     counter = 0
+    if version not in (1, 2):
+        raise ValueError(f"unknown pilot version {version}")
     while len(out) * 8 < length:
-        msg = b"ditas-pilot/v1" + struct.pack(">QQ", tile, counter)
+        if version == 1:
+            msg = b"ditas-pilot/v1" + struct.pack(">QQ", tile, counter)
+        else:
+            msg = b"ditas-pilot/v2" + struct.pack(">QQQ", tile, length, counter)
         out += hmac.new(k, msg, hashlib.sha256).digest()
         counter += 1
     bits = np.unpackbits(np.frombuffer(bytes(out), np.uint8))[:length]
@@ -76,10 +93,16 @@ def pilot_snr_db(samples: int) -> float:
 
 
 def shaped_pilot(
-    key: str | None, tile: int, cover: np.ndarray, block: int, exponent: float, snr_db: float | None = None
+    key: str | None,
+    tile: int,
+    cover: np.ndarray,
+    block: int,
+    exponent: float,
+    snr_db: float | None = None,
+    version: int = 2,
 ) -> np.ndarray:
     """The pilot shaped by ``cover`` (one run), ``snr_db`` (default pilot_snr_db) under each block."""
-    u = pilot(key, tile, len(cover)).reshape(-1, block)
+    u = pilot(key, tile, len(cover), version).reshape(-1, block)
     c = np.asarray(cover, np.float64).reshape(-1, block)
     snr = pilot_snr_db(c.size) if snr_db is None else snr_db
     return masking.masked_modification(u, c, exponent, snr, frame_length=256).reshape(-1)
@@ -169,7 +192,12 @@ def snap_fraction(frac: float, rate: int, model_rate: int = 16000) -> float:
 
 
 def locate(
-    audio: np.ndarray, key: str | None, tiles: int, length: int, rate: int | None = None
+    audio: np.ndarray,
+    key: str | None,
+    tiles: int,
+    length: int,
+    rate: int | None = None,
+    version: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """First sample of each tile's run (fractional, may be negative) and its peak score, by GCC-PHAT.
 
@@ -179,20 +207,64 @@ def locate(
     snapped to the offsets an edit at that rate can produce (:func:`snap_fraction`). The score is the peak over the median absolute
     correlation / 0.6745 (a robust standard deviation).
     """
-    x = whiten(np.asarray(audio, np.float64))
-    nfft = 1 << int(np.ceil(np.log2(len(x) + length)))
-    xs = _phat_spectrum(x, nfft)
-    starts, scores = np.zeros(tiles), np.zeros(tiles)
-    for j in range(tiles):
-        corr = np.fft.irfft(xs * np.conj(_phat_spectrum(pilot(key, j, length), nfft)), nfft)
+    search = _Search(audio, length)
+    found = [search.peak(pilot(key, j, length, version), rate) for j in range(tiles)]
+    return np.array([f[0] for f in found]), np.array([f[1] for f in found])
+
+
+def locate_runs(
+    audio: np.ndarray,
+    key: str | None,
+    tiles: int,
+    block: int,
+    max_stages: int,
+    rate: int | None = None,
+    stages: int | None = None,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """The stage count k the hider used, and each tile's run start and peak score (:func:`locate`).
+
+    Tile 0's pilot is searched for every k in 1..``max_stages`` and the best
+    peak gives k. When no version-2 pilot stands out, the version-1 pilot of a
+    run of ``max_stages`` (or ``stages``) blocks is tried: containers of releases
+    up to 4. ``stages``, when given, is the count the receiver asks for; the
+    search still reports what the container carries.
+    """
+    search = _Search(audio, max(max_stages, stages or 0) * block)
+    best = (0, -np.inf, 2)
+    for k in range(1, max_stages + 1):
+        _, score = search.peak(pilot(key, 0, k * block), rate)
+        if score > best[1]:
+            best = (k, score, 2)
+    if best[1] < MIN_PEAK_SCORE:
+        for k in sorted({max_stages, stages or max_stages}):
+            _, score = search.peak(pilot(key, 0, k * block, version=1), rate)
+            if score > best[1]:
+                best = (k, score, 1)
+    k, _, version = best
+    found = [search.peak(pilot(key, j, k * block, version), rate) for j in range(tiles)]
+    return k, np.array([f[0] for f in found]), np.array([f[1] for f in found])
+
+
+class _Search:
+    """GCC-PHAT against one container: its whitened spectrum, computed once for many pilots."""
+
+    def __init__(self, audio: np.ndarray, max_length: int):
+        x = whiten(np.asarray(audio, np.float64))
+        self.n = len(x)
+        self.nfft = 1 << int(np.ceil(np.log2(len(x) + max_length)))
+        self.spectrum = _phat_spectrum(x, self.nfft)
+
+    def peak(self, reference: np.ndarray, rate: int | None) -> tuple[float, float]:
+        """(first sample of ``reference`` in the audio, fractional; robust peak score)."""
+        length = len(reference)
+        corr = np.fft.irfft(self.spectrum * np.conj(_phat_spectrum(reference, self.nfft)), self.nfft)
         # Offsets run from -(length - 1) (a cut into the run) to len(x) - 1.
-        valid = np.concatenate([corr[nfft - length + 1 :], corr[: len(x)]])
+        valid = np.concatenate([corr[self.nfft - length + 1 :], corr[: self.n]])
         i = int(np.argmax(valid))
         sigma = np.median(np.abs(valid)) / 0.6745 + 1e-30
         frac = _fraction(valid, i)
-        starts[j] = i - (length - 1) + (frac if rate is None else snap_fraction(frac, rate))
-        scores[j] = valid[i] / sigma
-    return starts, scores
+        start = i - (length - 1) + (frac if rate is None else snap_fraction(frac, rate))
+        return float(start), float(valid[i] / sigma)
 
 
 def _fraction(corr: np.ndarray, lag_index: int, half: int = 32) -> float:

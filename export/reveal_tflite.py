@@ -7,7 +7,8 @@ the graph is ditas-tf's own plain-numpy code, which is what a phone port
 translates:
 
 * ``ditas_tf/sync.py``: mid signal at 16 kHz, GCC-PHAT search for each tile's
-  keyed pilot (scheme ``pilot-run/v1``), sub-sample alignment, pilot removal;
+  keyed pilot (scheme ``pilot-run/v2``: the pilot also tells how many stages the
+  tile carries), sub-sample alignment;
 * ``ditas_tf/masking.py``: the STFT framing and mask that shape the pilot;
 * ``ditas_tf/stego.py`` (``reveal_array``): tiles assembled row-major, cropped to --size.
 

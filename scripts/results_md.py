@@ -82,7 +82,8 @@ def main():
     w("# Results of the shipped model\n")
     w(
         "Produced by `scripts/eval_shipped.sh` (`ditas eval`, then this renderer); raw numbers in "
-        "`docs/results/shipped/metrics.json`, figures next to it. The release-3 default (`phase_default`, "
+        "`docs/results/shipped/metrics.json`, figures next to it. The release-4 default (`release4_default`, "
+        "`checkpoints/default_r4`: 5 stages, bound +-6 dB), the release-3 default (`phase_default`, "
         "`checkpoints/default_r3`) and the retired white models of release 2 "
         "(`checkpoints/default`, `checkpoints/quiet`) are measured beside it by the same command.\n"
     )
@@ -92,15 +93,16 @@ def main():
     w(f"* 16-bit WAV write and read before revealing: {pr['wav_roundtrip_16bit']}.")
     w(f"* Audio: {pr['audio_metrics']}. Image: {pr['image_metrics']}.")
     w(
-        "* **Span** figures are taken from the first modified sample to the last (the run of 5 x 4096 samples "
-        "that carries the image, pilot included); **file** figures over the whole clip, where untouched audio "
+        "* **Span** figures are taken from the first modified sample to the last (the run of k x 4096 samples "
+        "that carries the image, pilot included; k is the number of stages, as many as the cover has room "
+        "for); **file** figures over the whole clip, where untouched audio "
         "dilutes them. Only the span figures say whether the image can be heard.\n"
     )
     w("## Summary (mean over the set x cover groups)\n")
     w(
-        "| model | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB | PSNR (dB) | SSIM | MS-SSIM | worst 16x16 block (dB) | pairs (skipped) |"
+        "| model | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB | PSNR (dB) | SSIM | MS-SSIM | worst 16x16 block (dB) | stages used (mean) | pairs (skipped) |"
     )
-    w("|---|---|---|---|---|---|---|---|---|---|")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, m in rep["models"].items():
         g = {
             k: group_mean(m, k)
@@ -113,12 +115,14 @@ def main():
                 "ssim",
                 "ms_ssim",
                 "worst_block_psnr",
+                "hidden_stages",
             )
         }
         w(
             f"| `{name}` | {g['span_snr_db']:.2f} | {g['span_pesq_wb']:.2f} | {g['file_snr_db']:.2f} | "
             f"{g['file_pesq_wb']:.2f} | {g['psnr']:.2f} | {g['ssim']:.3f} | {g['ms_ssim']:.3f} | "
-            f"{g['worst_block_psnr']:.2f} | {m['overall']['count']} ({len(m['skipped'])}) |"
+            f"{g['worst_block_psnr']:.2f} | {g['hidden_stages']:.2f} of {m['stages']} | "
+            f"{m['overall']['count']} ({len(m['skipped'])}) |"
         )
     w("")
     w("## Floors\n")
@@ -157,9 +161,14 @@ def main():
                 f"{x['file_pesq_wb']:.3f} | {x['psnr']:.2f} | {x['ssim']:.4f} | {x['ms_ssim']:.4f} | {x['worst_block_psnr']:.2f} |"
             )
         ps = m["overall"]["per_stage"]
+        n = m["overall"]["count"]
         w(
-            "\nPSNR by number of stages revealed: "
-            + ", ".join(f"C{i + 1} {ps[f'C{i + 1}']['psnr']:.2f}" for i in range(len(ps)))
+            "\nPSNR by number of stages revealed (C_i over the pairs whose cover carries at least i stages): "
+            + ", ".join(
+                f"C{i + 1} {ps[f'C{i + 1}']['psnr']:.2f}"
+                + ("" if ps[f"C{i + 1}"].get("count", n) == n else f" ({ps[f'C{i + 1}']['count']} pairs)")
+                for i in range(len(ps))
+            )
             + " dB."
         )
         lost = m["overall"].get("lost_subsequence_psnr")

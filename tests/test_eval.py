@@ -148,15 +148,21 @@ def test_eval_skips_a_cover_too_short_for_the_model(tmp_path, lj_tree, voc_tree)
     covers.mkdir()
     x, rate = sf.read(os.path.join(LJ, "wavs", "LJ002-0001.wav"), dtype="float32")
     sf.write(covers / "a_long.wav", x, rate)
-    # 0.1 s of speech: fewer usable 256-sample slots than the 8 stages need.
+    # 0.1 s of speech: fewer usable 256-sample slots than the 8 stages need, but room for some;
+    # 0.02 s: not even room for the fewest stages hide picks on its own (3).
     sf.write(covers / "b_short.wav", x[rate : rate + rate // 10], rate)
+    sf.write(covers / "c_tiny.wav", x[rate : rate + rate // 50], rate)
     out = tmp_path / "ev"
     args = ["eval", "--model", str(run), "--images", os.path.join(IMAGES, "test", "set5"), "--audio", str(covers)]
     r = CliRunner().invoke(main, args + ["--out", str(out), "--max-images", "4"])
     assert r.exit_code == 0, r.output
     m = json.load(open(out / "metrics.json"))["models"]["t8"]
     rows = m["groups"]["set5 x covers"]["images"]
-    assert [r["cover"] for r in rows] == ["a_long.wav", "a_long.wav"]  # images 0 and 2
-    assert len(m["skipped"]) == 2 and all("b_short.wav" in s["cover"] for s in m["skipped"])
+    assert [r["cover"] for r in rows] == ["a_long.wav", "b_short.wav", "a_long.wav"]  # images 0, 1 and 3
+    assert [r["hidden_stages"] for r in rows][::2] == [8, 8] and 3 <= rows[1]["hidden_stages"] < 8
+    assert len(rows[1]["stages"]) == rows[1]["hidden_stages"]  # revealed from what the pilot told
+    assert len(m["skipped"]) == 1 and "c_tiny.wav" in m["skipped"][0]["cover"]
     assert "too short" in m["skipped"][0]["reason"], m["skipped"][0]["reason"]
+    # C_8 is the mean over the pairs that carry 8 stages.
+    assert m["overall"]["per_stage"]["C8"]["count"] == 2 and m["overall"]["per_stage"]["C1"]["count"] == 3
     assert np.isfinite(m["overall"]["psnr"])

@@ -107,7 +107,7 @@ def test_tflite_files_verified_within_limits(exported, data_root):
     assert np.max(np.abs(run(cover_audio=covers, secret_image=secrets)["container_audio"] - raw)) < 1e-4
     on_disk = json.load(open(os.path.join(out, "metadata.json")))
     assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == 5
-    assert on_disk["sync_scheme"]["name"] == "pilot-run/v1"
+    assert on_disk["sync_scheme"]["name"] == "pilot-run/v2"
     # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file, and the
     # recorded XNNPACK flag says whether the default delegate accepts it.
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -234,4 +234,24 @@ def test_windows_feed_the_saved_model_like_ditas_reveal(tmp_path, exported):
 
     data, rate = read_audio(str(container))
     ref = Steganographer.load("default").reveal_array(data, rate, key="w")
+    np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)
+
+
+def test_windows_of_a_container_with_fewer_stages_serve_c_k(tmp_path, exported):
+    out, _ = exported
+    container = tmp_path / "c3.wav"
+    r = CliRunner().invoke(main, ["hide", IMAGE, COVER, "-o", str(container), "--stages", "3"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["windows", str(container), "-o", str(tmp_path / "w3.npy")])
+    assert r.exit_code == 0, r.output
+    assert "carries 3 of" in r.output and "revealed_stages[:, 2]" in r.output
+    windows = np.load(tmp_path / "w3.npy")
+    sm = tf.saved_model.load(os.path.join(out, "saved_model", "ditas", "3"))
+    assert windows.shape[1] == sm.signatures["reveal"].structured_input_signature[1]["container_audio"].shape[1]
+    got = sm.signatures["reveal"](container_audio=tf.constant(windows))["revealed_stages"].numpy()[0, 2]
+    from ditas_tf.audio import read_audio
+    from ditas_tf.stego import Steganographer
+
+    data, rate = read_audio(str(container))
+    ref = Steganographer.load("default").reveal_array(data, rate)
     np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)

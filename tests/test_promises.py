@@ -70,11 +70,18 @@ def test_documented_pairs_reveal_as_documented(rerun):
 
 
 def test_every_stage_improves_the_image(rerun):
-    mean = np.mean([p for _, p in rerun], axis=0)
-    assert np.all(np.diff(mean) > 0), mean
-    doc = json.load(open(os.path.join(SHIPPED, "metrics.json")))["models"]["default"]["overall"]["per_stage"]
-    documented = [doc[f"C{i}"]["psnr"] for i in range(1, len(doc) + 1)]
-    assert np.all(np.diff(documented) > 0), documented
+    k = min(len(p) for _, p in rerun)  # each cover carries as many stages as it has room for
+    mean = np.mean([p[:k] for _, p in rerun], axis=0)
+    assert k >= 3 and np.all(np.diff(mean) > 0), mean
+    overall = json.load(open(os.path.join(SHIPPED, "metrics.json")))["models"]["default"]["overall"]
+    doc = overall["per_stage"]
+    # The stages every documented pair carries (a C_i over fewer pairs is another average).
+    documented = [
+        doc[f"C{i}"]["psnr"]
+        for i in range(1, len(doc) + 1)
+        if doc[f"C{i}"].get("count", overall["count"]) == overall["count"]
+    ]
+    assert len(documented) >= 3 and np.all(np.diff(documented) > 0), documented
 
 
 def test_demo_prints_its_documented_numbers(tmp_path):

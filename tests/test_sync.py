@@ -28,8 +28,7 @@ def _psnr(a, b):
 def hidden(steg):
     """Containers of the bundled clip, with and without a key, the first run trimmed to start at sample 0."""
     x, rate = sf.read(COVER, dtype="float32")
-    mid16 = resample(x, rate, steg.rate)
-    first = int(sync.runs(mid16, steg.block, 5, steg.cfg.data.energy_floor_db, None)[0]) * steg.block
+    first = int(steg.hide_array(load_image(IMAGE), x, rate).starts[0])
     x = x[round(first * rate / steg.rate) :]
     secret = load_image(IMAGE) / 255.0
     out = {}
@@ -84,16 +83,21 @@ def test_wrong_key_and_plain_speech_are_refused(steg, hidden):
 
 
 def test_pilot_and_run_order_known_answers():
-    # Containers written with pilot-run/v1 must stay readable: these vectors pin the scheme.
+    # Containers written with pilot-run/v1 (releases up to 4) and v2 must stay readable:
+    # these vectors pin both schemes.
     import hashlib
     import hmac
 
+    as_bits = lambda v: "".join("1" if x > 0 else "0" for x in v)  # noqa: E731
     first = hmac.new(b"k", b"ditas-pilot/v1" + bytes(16), hashlib.sha256).digest()
     assert KNOWN_PILOT_K_0 == format(first[0], "08b") + format(first[1], "08b")
-    bits = sync.pilot("k", 0, 16)
-    assert "".join("1" if v > 0 else "0" for v in bits) == KNOWN_PILOT_K_0
-    bits = sync.pilot(None, 3, 16)
-    assert "".join("1" if v > 0 else "0" for v in bits) == KNOWN_PILOT_PUBLIC_3
+    assert as_bits(sync.pilot("k", 0, 16, version=1)) == KNOWN_PILOT_K_0
+    assert as_bits(sync.pilot(None, 3, 16, version=1)) == KNOWN_PILOT_PUBLIC_3
+    # v2 keys the stream with the run's length as well: (tile, length, counter), big-endian.
+    first = hmac.new(b"k", b"ditas-pilot/v2" + bytes(8) + (16).to_bytes(8, "big") + bytes(8), hashlib.sha256).digest()
+    assert KNOWN_PILOT_V2_K_0_16 == format(first[0], "08b") + format(first[1], "08b")
+    assert as_bits(sync.pilot("k", 0, 16)) == KNOWN_PILOT_V2_K_0_16
+    assert as_bits(sync.pilot("k", 0, 32)[:16]) != KNOWN_PILOT_V2_K_0_16  # another length, another stream
     level = np.full(40, -30.0)
     level[[5, 17, 18]] = -80.0  # three silent slots break runs
     audio = np.concatenate([np.full(64, 10 ** (v / 20)) for v in level])
@@ -112,6 +116,41 @@ def test_locate_finds_negative_offsets(speech_16k):
     np.testing.assert_allclose(sync.window(y[8300:], -300.0, length)[300:], y[8300 : 8000 + length], atol=1e-6)
 
 
+def test_the_pilot_tells_the_stage_count_and_old_pilots_are_found(speech_16k):
+    x = np.asarray(speech_16k[:60000], np.float64)
+    block, t = 4096, 5
+    for version, k in ((2, 3), (2, 5), (1, 5)):
+        run = x[9000 : 9000 + k * block]
+        y = x.copy()
+        y[9000 : 9000 + k * block] += sync.shaped_pilot("k", 0, run, block, 0.5, version=version)
+        found, starts, scores = sync.locate_runs(y, "k", 1, block, t)
+        assert found == k and abs(starts[0] - 9000) < 0.05 and scores[0] > sync.MIN_PEAK_SCORE, (version, k)
+    # A wrong key finds nothing at any stage count.
+    _, _, scores = sync.locate_runs(y, "other", 1, block, t)
+    assert scores[0] < sync.MIN_PEAK_SCORE
+
+
+def test_hide_takes_the_stages_a_short_cover_has_room_for(steg):
+    x, rate = sf.read(COVER, dtype="float32")
+    mid16 = resample(x, rate, steg.rate)
+    t, b = steg.cfg.model.stages, steg.block
+    first = int(sync.runs(mid16, b, t, steg.cfg.data.energy_floor_db, None)[0]) * b
+    # Room for t - 1 stages only: t - 1 blocks of speech from a run's start, silence around them.
+    cut = np.zeros_like(mid16)
+    cut[first : first + (t - 1) * b] = mid16[first : first + (t - 1) * b]
+    res = steg.hide_array(load_image(IMAGE), cut, steg.rate)
+    assert res.stages == t - 1 and res.reveal_hint == ""
+    c = pcm16_roundtrip(res.container)
+    stages = steg.reveal_array(c, steg.rate, all_stages=True)
+    assert stages.shape[0] == t - 1
+    secret = load_image(IMAGE) / 255.0
+    assert _psnr(secret, stages[-1]) > _psnr(secret, stages[0]) + 2.0
+    with pytest.raises(InputError, match=f"--stages {t} is more than the {t - 1} stage"):
+        steg.reveal_array(c, steg.rate, stages=t)
+    with pytest.raises(InputError, match="cover too short"):
+        steg.hide_array(load_image(IMAGE), cut, steg.rate, stages=t)
+
+
 def test_mono_mid_signal_is_what_the_receiver_reads(steg, hidden):
     _, out = hidden
     c, rate, _, _ = out[None]
@@ -126,6 +165,7 @@ def test_mono_mid_signal_is_what_the_receiver_reads(steg, hidden):
 # HMAC-SHA256(b"k", b"ditas-pilot/v1" + (0).to_bytes(8, "big") * 2), MSB first).
 KNOWN_PILOT_K_0 = "1001010101110111"
 KNOWN_PILOT_PUBLIC_3 = "1111000101101100"
+KNOWN_PILOT_V2_K_0_16 = "1010110100011110"
 KNOWN_RUNS_K = [34, 11, 0, 6, 19, 29, 24]
 
 
