@@ -379,7 +379,7 @@ def _positive(key: str, value: int, upper: int) -> None:
         raise ConfigError(f"{key} must be an integer in 1..{upper}, got {value!r}")
 
 
-PRESETS = ("paper", "cpu", "robust", "cpu_white", "cpu_quiet", "repro", "smoke")
+PRESETS = ("paper", "cpu", "cpu10", "robust", "cpu_white", "cpu_quiet", "repro", "smoke")
 
 
 def preset_path(name: str):

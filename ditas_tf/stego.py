@@ -241,8 +241,9 @@ class Steganographer:
 
         Returns the container at the cover's rate, channels and length. Each
         tile takes the most stages (up to t) the cover has room for, or
-        ``stages``; the receiver reads the count from the pilot. ``pcm16`` says whether it will be stored as 16-bit PCM (the receiver's
-        view is simulated that way to check that it finds the same slots).
+        ``stages``; the receiver reads the count from the pilot. ``pcm16``
+        says whether it will be stored as 16-bit PCM (the receiver's view is
+        simulated that way to check that it finds the same slots).
         """
         img = _as_float_image(secret)
         h, w = img.shape[:2]
