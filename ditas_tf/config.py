@@ -63,6 +63,9 @@ class ModelConfig:
       sample_rate: the rate the networks run at (must equal data.sample_rate).
       stft_frame_length: STFT window for the ``stft`` domain and Kreuk.
       stft_frame_step: STFT hop.
+      hide_stages: the most stages ``hide`` gives a tile on its own (0 = all
+        t; ``--stages`` still asks for any). Inference only: a model may
+        reveal better with every stage than the span's audibility allows.
     """
 
     variant: str = "M"
@@ -84,6 +87,7 @@ class ModelConfig:
     sample_rate: int = 16000
     stft_frame_length: int = 128
     stft_frame_step: int = 64
+    hide_stages: int = 0
 
     @property
     def block_samples(self) -> int:
@@ -312,6 +316,8 @@ class Config:
         _choice("train.strategy", t.strategy, ("auto", "one_device", "mirrored", "multi_worker"))
         _choice("train.best_metric", t.best_metric, ("psnr", "ssim", "snr_db", "loss"))
         _positive("model.stages", m.stages, upper=64)
+        if not 0 <= m.hide_stages <= m.stages:
+            raise ConfigError(f"model.hide_stages must be in 0..{m.stages} (model.stages), got {m.hide_stages}")
         _positive("model.image_size", m.image_size, upper=1024)
         _positive("model.width", m.width, upper=4096)
         _positive("model.space_to_depth", m.space_to_depth, upper=16)

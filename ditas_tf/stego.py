@@ -173,6 +173,7 @@ class Steganographer:
                         "stages": metadata["stages"],
                         "image_size": metadata["image_size"],
                         "sample_rate": metadata["sample_rate"],
+                        "hide_stages": metadata.get("max_auto_stages", 0),
                     },
                     "data": {"sample_rate": metadata["sample_rate"], "energy_floor_db": metadata["energy_floor_db"]},
                 }
@@ -296,7 +297,8 @@ class Steganographer:
         """The stage count and the runs for ``tiles`` tiles: ``stages`` if given, else the most that fit.
 
         More stages mean more cover per tile and a better revealed image
-        (docs/whole_cover.md); the receiver reads the count from the pilot.
+        (docs/whole_cover.md), up to ``model.hide_stages`` (0: all t); the
+        receiver reads the count from the pilot.
         """
         floor = self.cfg.data.energy_floor_db
         if stages is not None:
@@ -306,12 +308,13 @@ class Steganographer:
                 raise self._needed_error(tiles, len(found), k, "cover")
             return k, found
         t = self.cfg.model.stages
-        lowest = t if self.cfg.model.variant in BASELINES else min(t, MIN_AUTO_STAGES)
-        for k in range(t, lowest - 1, -1):
+        most = self.cfg.model.hide_stages or t
+        lowest = t if self.cfg.model.variant in BASELINES else min(most, MIN_AUTO_STAGES)
+        for k in range(most, lowest - 1, -1):
             found = sync.runs(mid16, self.block, k, floor, key)
             if len(found) >= tiles:
-                if k < t:
-                    log.info("cover has room for %d of %d stages per tile", k, t)
+                if k < most:
+                    log.debug("cover has room for %d of %d stages per tile", k, most)
                 return k, found
         raise self._needed_error(tiles, len(found), lowest, "cover")
 
@@ -450,7 +453,8 @@ class Steganographer:
             "channel": "mid (mean of all channels)",
             # hide gives each tile the most stages the cover has room for, down to this many;
             # the pilot is keyed with its run's length, so the receiver learns the count from it.
-            "min_auto_stages": min(m.stages, MIN_AUTO_STAGES),
+            "min_auto_stages": min(m.hide_stages or m.stages, MIN_AUTO_STAGES),
+            "max_auto_stages": m.hide_stages or m.stages,
         }
 
 

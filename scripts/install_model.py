@@ -7,6 +7,7 @@ The folder gets config.yaml (no machine paths: ditas_tf.config.portable_config),
 model.weights.h5 (the run's latest weights), and hide_float32.tflite /
 reveal_float32.tflite with graphs.json, written and verified against Keras by
 ditas_tf.export_lib.package_graphs. Every file is replaced atomically.
+``--hide-stages K`` caps the stages ``ditas hide`` picks on its own (model.hide_stages).
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ def main() -> None:
     p.add_argument("dest", help="model folder to write (for example ditas_tf/models/default)")
     p.add_argument("--images", action="append", default=None, help="verification images (default: the run's)")
     p.add_argument("--audio", action="append", default=None, help="verification audio (default: the run's)")
+    p.add_argument(
+        "--hide-stages", type=int, default=None, help="model.hide_stages of the package (most stages hide picks)"
+    )
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = read_config(os.path.join(a.run, "config.yaml"))
+    if a.hide_stages is not None:
+        cfg.model.hide_stages = a.hide_stages  # inference policy only: the weights do not change
+        cfg.validate()
     os.makedirs(a.dest, exist_ok=True)
     save_config(portable_config(cfg), os.path.join(a.dest, "config.yaml"))
     tmp = os.path.join(a.dest, ".tmp.weights.h5")

@@ -37,18 +37,20 @@ log = logging.getLogger("steganalysis")
 
 
 def examples(steg, clips, images, count):
-    """(covers, containers) [count, t*w*h] at 16 kHz: the carrying run of each pair."""
+    """(covers, containers) [count, k*w*h] at 16 kHz: the carrying run of each pair (k: hide's default)."""
     covers, conts = [], []
     i = 0
     while len(covers) < count and i < 4 * count:
         clip, img = clips[i % len(clips)], images[(i * 7) % len(images)]
         i += 1
         x, rate = read_audio(clip)
+        # The stages hide takes on its own where the cover has room (examples of one length).
+        k = steg.cfg.model.hide_stages or steg.cfg.model.stages
         try:
-            res = steg.hide_array(eval_tile(load_image(img), steg.tile), x, rate)
+            res = steg.hide_array(eval_tile(load_image(img), steg.tile), x, rate, stages=k)
         except InputError:
             continue
-        length = steg.cfg.model.stages * steg.block
+        length = k * steg.block
         s = int(res.starts[0])
         c16 = resample(to_mono(x), rate, steg.rate)[s : s + length]
         x16 = resample(to_mono(pcm16_roundtrip(res.container)), rate, steg.rate)[s : s + length]

@@ -134,21 +134,36 @@ def test_hide_takes_the_stages_a_short_cover_has_room_for(steg):
     x, rate = sf.read(COVER, dtype="float32")
     mid16 = resample(x, rate, steg.rate)
     t, b = steg.cfg.model.stages, steg.block
+    most = steg.cfg.model.hide_stages or t  # the most hide picks on its own
     first = int(sync.runs(mid16, b, t, steg.cfg.data.energy_floor_db, None)[0]) * b
-    # Room for t - 1 stages only: t - 1 blocks of speech from a run's start, silence around them.
+    # With room for all t, hide takes `most`; --stages t asks for all of them.
+    assert steg.hide_array(load_image(IMAGE), mid16, steg.rate).stages == most
+    assert steg.hide_array(load_image(IMAGE), mid16, steg.rate, stages=t).stages == t
+    # Room for most - 1 stages only: that many blocks of speech from a run's start, silence around them.
+    k = most - 1
     cut = np.zeros_like(mid16)
-    cut[first : first + (t - 1) * b] = mid16[first : first + (t - 1) * b]
+    cut[first : first + k * b] = mid16[first : first + k * b]
     res = steg.hide_array(load_image(IMAGE), cut, steg.rate)
-    assert res.stages == t - 1 and res.reveal_hint == ""
+    assert res.stages == k and res.reveal_hint == ""
     c = pcm16_roundtrip(res.container)
     stages = steg.reveal_array(c, steg.rate, all_stages=True)
-    assert stages.shape[0] == t - 1
+    assert stages.shape[0] == k
     secret = load_image(IMAGE) / 255.0
     assert _psnr(secret, stages[-1]) > _psnr(secret, stages[0]) + 2.0
-    with pytest.raises(InputError, match=f"--stages {t} is more than the {t - 1} stage"):
-        steg.reveal_array(c, steg.rate, stages=t)
+    with pytest.raises(InputError, match=f"--stages {k + 1} is more than the {k} stage"):
+        steg.reveal_array(c, steg.rate, stages=k + 1)
     with pytest.raises(InputError, match="cover too short"):
-        steg.hide_array(load_image(IMAGE), cut, steg.rate, stages=t)
+        steg.hide_array(load_image(IMAGE), cut, steg.rate, stages=k + 1)
+
+
+def test_hide_stages_is_checked():
+    from ditas_tf.config import load_config
+    from ditas_tf.errors import ConfigError
+
+    cfg = load_config(["cpu10"])
+    cfg.model.hide_stages = 11
+    with pytest.raises(ConfigError, match=r"model.hide_stages must be in 0..10"):
+        cfg.validate()
 
 
 def test_mono_mid_signal_is_what_the_receiver_reads(steg, hidden):
