@@ -38,7 +38,15 @@ def main() -> None:
     p.add_argument("--stages", default="3,4,5,6,7,8,9,10")
     p.add_argument("--max-images", type=int, default=8)
     p.add_argument("--out", default=os.path.join(HERE, "docs", "results", "whole_cover.json"))
+    p.add_argument("--render-only", action="store_true", help="re-render the Markdown and figure from --out")
     a = p.parse_args()
+    if a.render_only:
+        result = json.load(open(a.out))
+        result["room"] = _room(result["model"])
+        atomic_write_text(a.out, json.dumps(result, indent=1) + "\n")
+        _figure(result["points"], os.path.splitext(a.out)[0] + ".png")
+        atomic_write_text(os.path.join(HERE, "docs", "whole_cover.md"), _markdown(result))
+        return
     logging.basicConfig(level=logging.WARNING)
     ks = [int(v) for v in a.stages.split(",") if v]
     rows = {}
@@ -106,7 +114,8 @@ def _room(model: str) -> dict:
                 k = 0
             counts[k] = counts.get(k, 0) + 1
         out[name] = {str(k): v for k, v in sorted(counts.items())}
-    out["min_auto_stages"] = min(cfg.model.stages, MIN_AUTO_STAGES)
+    out["max_auto_stages"] = cfg.model.hide_stages or cfg.model.stages
+    out["min_auto_stages"] = min(out["max_auto_stages"], MIN_AUTO_STAGES)
     out["model_stages"] = cfg.model.stages
     return out
 
@@ -118,7 +127,9 @@ def _markdown(r: dict) -> str:
         f"Produced by `{r['command']}` (`scripts/whole_cover.py`); raw numbers in `docs/results/whole_cover.json`.\n",
         "A tile of the secret image takes k consecutive cover subsequences of 4096 samples, one per stage: "
         "k x 0.256 s of speech at 16 kHz. `ditas hide` gives every tile the most stages the cover has room "
-        f"for, from {r['room']['min_auto_stages']} up to the model's t = {r['room']['model_stages']}, and says "
+        f"for, from {r['room']['min_auto_stages']} up to {r['room']['max_auto_stages']} of the model's "
+        f"t = {r['room']['model_stages']} (`model.hide_stages`: past it the span's PESQ-WB falls under 3.5 in "
+        "the table below; `--stages K` asks for any K), and says "
         "what it chose; the tile's pilot is keyed with the run's length, so `ditas reveal` learns k from the "
         "file and needs no flag. Stage i of DITAS depends only on stages 1..i, so a k-stage container is the "
         "t-stage model's C_k, and each stage hides the residual the stages before it left.\n",

@@ -106,7 +106,7 @@ def test_tflite_files_verified_within_limits(exported, data_root):
     run = litert_interpreter(os.path.join(out, ver["hide_float32"]["file"])).get_signature_runner("hide")
     assert np.max(np.abs(run(cover_audio=covers, secret_image=secrets)["container_audio"] - raw)) < 1e-4
     on_disk = json.load(open(os.path.join(out, "metadata.json")))
-    assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == 5
+    assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == steg_cfg_stages()
     assert on_disk["sync_scheme"]["name"] == "pilot-run/v2"
     # Builtin ops only: the stock LiteRT runtime (no Flex delegate) runs every file, and the
     # recorded XNNPACK flag says whether the default delegate accepts it.
@@ -224,16 +224,24 @@ def test_windows_feed_the_saved_model_like_ditas_reveal(tmp_path, exported):
     r = CliRunner().invoke(main, ["windows", str(container), "-o", str(tmp_path / "body.json"), "--key", "w"])
     assert r.exit_code == 0, r.output
     body = json.load(open(tmp_path / "body.json"))
-    assert body["signature_name"] == "reveal" and len(body["instances"][0]["container_audio"]) == 5 * 4096
+    assert (
+        body["signature_name"] == "reveal" and len(body["instances"][0]["container_audio"]) == steg_cfg_stages() * 4096
+    )
     windows = np.load(tmp_path / "w.npy")
     np.testing.assert_allclose(windows[0], body["instances"][0]["container_audio"], atol=1e-7)
     sm = tf.saved_model.load(os.path.join(out, "saved_model", "ditas", "3"))
-    got = sm.signatures["reveal"](container_audio=tf.constant(windows))["revealed_image"].numpy()[0]
     from ditas_tf.audio import read_audio
     from ditas_tf.stego import Steganographer
 
+    steg = Steganographer.load("default")
     data, rate = read_audio(str(container))
-    ref = Steganographer.load("default").reveal_array(data, rate, key="w")
+    k = steg.container_windows(data, rate, 1, key="w")[0].shape[1] // steg.block  # what the pilot tells
+    out_sm = sm.signatures["reveal"](container_audio=tf.constant(windows))
+    # A container of all t stages is revealed_image; one of k < t (the default's cap) is C_k.
+    got = (out_sm["revealed_image"] if k == steg.cfg.model.stages else out_sm["revealed_stages"][:, k - 1]).numpy()[0]
+    if k < steg.cfg.model.stages:
+        assert f"carries {k} of" in r.output
+    ref = steg.reveal_array(data, rate, key="w")
     np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)
 
 
@@ -255,3 +263,11 @@ def test_windows_of_a_container_with_fewer_stages_serve_c_k(tmp_path, exported):
     data, rate = read_audio(str(container))
     ref = Steganographer.load("default").reveal_array(data, rate)
     np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)
+
+
+def steg_cfg_stages() -> int:
+    """t of the shipped default (its SavedModel signatures take t blocks)."""
+    from ditas_tf.config import read_config
+    from ditas_tf.stego import shipped_model_dir
+
+    return read_config(os.path.join(shipped_model_dir("default"), "config.yaml")).model.stages
