@@ -230,18 +230,19 @@ def locate_runs(
     search still reports what the container carries.
     """
     search = _Search(audio, max(max_stages, stages or 0) * block)
-    best = (0, -np.inf, 2)
+    best = (0, 2, (0.0, -np.inf))  # (k, version, tile 0's (start, score))
     for k in range(1, max_stages + 1):
-        _, score = search.peak(pilot(key, 0, k * block), rate)
-        if score > best[1]:
-            best = (k, score, 2)
-    if best[1] < MIN_PEAK_SCORE:
+        peak = search.peak(pilot(key, 0, k * block), rate)
+        if peak[1] > best[2][1]:
+            best = (k, 2, peak)
+    if best[2][1] < MIN_PEAK_SCORE:
         for k in sorted({max_stages, stages or max_stages}):
-            _, score = search.peak(pilot(key, 0, k * block, version=1), rate)
-            if score > best[1]:
-                best = (k, score, 1)
-    k, _, version = best
-    found = [search.peak(pilot(key, j, k * block, version), rate) for j in range(tiles)]
+            peak = search.peak(pilot(key, 0, k * block, version=1), rate)
+            if peak[1] > best[2][1]:
+                best = (k, 1, peak)
+    k, version, first = best
+    # Tile 0 was found by the search itself; the other tiles take its k and version.
+    found = [first] + [search.peak(pilot(key, j, k * block, version), rate) for j in range(1, tiles)]
     return k, np.array([f[0] for f in found]), np.array([f[1] for f in found])
 
 
