@@ -159,9 +159,13 @@ class TrainConfig:
         the training images: ceil(images / batch) steps); overrides lr_decay_steps.
       epochs: when > 0, train for this many epochs (overrides steps).
       lambdas: lambda_i per stage (one value is broadcast to all stages).
-      hiding_loss: ``mse`` (eq. 5) or ``snr`` (MSE divided by the cover power,
-        so that the term measures 1/SNR).
+      hiding_loss: ``mse`` (eq. 5), ``snr`` (MSE divided by the cover power,
+        so that the term measures 1/SNR) or ``nmr`` (noise-to-mask: by how many
+        dB each STFT bin of the modification exceeds the cover's own bin minus
+        ``nmr_offset_db``, averaged over the bins; :func:`ditas_tf.losses.nmr_excess_db`).
       hiding_weight: weight of the hiding terms.
+      nmr_offset_db: how far under the cover's bin the modification may sit
+        before ``hiding_loss=nmr`` counts it.
       clip_norm: global gradient-norm clipping (0 = off).
       quantization_noise: add 16-bit rounding noise to containers in training.
       checkpoint_every: steps between checkpoints.
@@ -185,6 +189,7 @@ class TrainConfig:
     lambdas: list = dataclasses.field(default_factory=lambda: [0.8])
     hiding_loss: str = "mse"
     hiding_weight: float = 1.0
+    nmr_offset_db: float = 10.0
     clip_norm: float = 0.0
     quantization_noise: bool = True
     checkpoint_every: int = 500
@@ -312,7 +317,9 @@ class Config:
         _choice("model.hiding_output", m.hiding_output, HIDING_OUTPUTS)
         _choice("model.domain", m.domain, DOMAINS)
         _choice("data.short_clips", d.short_clips, ("concat", "skip"))
-        _choice("train.hiding_loss", t.hiding_loss, ("mse", "snr"))
+        _choice("train.hiding_loss", t.hiding_loss, ("mse", "snr", "nmr"))
+        if not -40 <= t.nmr_offset_db <= 60:
+            raise ConfigError(f"train.nmr_offset_db must be in [-40, 60], got {t.nmr_offset_db}")
         _choice("train.strategy", t.strategy, ("auto", "one_device", "mirrored", "multi_worker"))
         _choice("train.best_metric", t.best_metric, ("psnr", "ssim", "snr_db", "loss"))
         _positive("model.stages", m.stages, upper=64)

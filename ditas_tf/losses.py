@@ -4,6 +4,35 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+# The noise-to-mask term's STFT (the masking layer's frame length) and its floors, relative to the
+# block's mean bin power: the cover's bins are floored 40 dB under it, so that digital silence does not
+# make any modification infinitely audible; the modification's 120 dB under it (a log of zero).
+NMR_FRAME = 256
+NMR_COVER_FLOOR = 1e-4
+NMR_MOD_FLOOR = 1e-12
+
+
+def nmr_excess_db(cover: tf.Tensor, container: tf.Tensor, offset_db: float) -> tf.Tensor:
+    """Mean over STFT bins of max(0, dB(|M|^2) - dB(|C|^2) + offset_db), per block.
+
+    ``cover`` and ``container`` are [..., n] blocks and M = container - cover,
+    the modification. A bin counts when the modification comes within
+    ``offset_db`` of the cover's own bin: there the speech no longer masks it.
+    Zero for a modification that follows the cover's spectrum ``offset_db``
+    under it or lower.
+    """
+
+    def power(x):
+        s = tf.signal.stft(x, NMR_FRAME, NMR_FRAME // 2, NMR_FRAME, window_fn=tf.signal.hann_window)
+        return tf.math.real(s) ** 2 + tf.math.imag(s) ** 2
+
+    cp = power(cover)
+    mp = power(container - cover)
+    ref = tf.reduce_mean(cp, axis=[-2, -1], keepdims=True)
+    to_db = 10.0 / tf.math.log(10.0)
+    excess = to_db * (tf.math.log(mp + NMR_MOD_FLOOR * ref) - tf.math.log(cp + NMR_COVER_FLOOR * ref)) + offset_db
+    return tf.reduce_mean(tf.nn.relu(excess), axis=[-2, -1])
+
 
 def per_example_losses(
     outputs: dict,
@@ -12,6 +41,7 @@ def per_example_losses(
     lambdas,
     hiding_loss: str = "mse",
     hiding_weight: float = 1.0,
+    nmr_offset_db: float = 10.0,
 ) -> dict:
     """Per-example loss terms, each of shape [B].
 
@@ -20,8 +50,10 @@ def per_example_losses(
       cover_audio: [B, t*w*h] cover subsequences.
       stages: t.
       lambdas: lambda_i, one per revealing stage (a baseline has one stage).
-      hiding_loss: ``mse`` (eq. 5) or ``snr`` (MSE / cover power, i.e. 1/SNR).
+      hiding_loss: ``mse`` (eq. 5), ``snr`` (MSE / cover power, i.e. 1/SNR) or
+        ``nmr`` (:func:`nmr_excess_db`, in dB).
       hiding_weight: weight of every hiding term.
+      nmr_offset_db: the offset of ``nmr``.
 
     Returns:
       ``hiding_i`` and ``revealing_i`` for every stage, and ``total``:
@@ -29,7 +61,10 @@ def per_example_losses(
     """
     cover = tf.reshape(cover_audio, [tf.shape(cover_audio)[0], stages, -1])
     container = tf.reshape(outputs["container_audio"], tf.shape(cover))
-    err = tf.reduce_mean(tf.square(container - cover), axis=-1)  # [B, t]
+    if hiding_loss == "nmr":
+        err = nmr_excess_db(cover, container, nmr_offset_db)  # [B, t]
+    else:
+        err = tf.reduce_mean(tf.square(container - cover), axis=-1)  # [B, t]
     if hiding_loss == "snr":
         err = err / (tf.reduce_mean(tf.square(cover), axis=-1) + 1e-6)
     residuals = outputs["residuals"]

@@ -199,6 +199,7 @@ class Trainer:
                 self.lambdas,
                 self.cfg.train.hiding_loss,
                 self.cfg.train.hiding_weight,
+                self.cfg.train.nmr_offset_db,
             )
             terms["psnr"] = psnr(batch["secret_image"], out["revealed_image"])
             terms["snr_db"] = snr_db(cover, out["container_audio"])

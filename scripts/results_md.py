@@ -52,11 +52,15 @@ def figure(rep: dict, path: str) -> None:
                 label = f.replace(".eval.json", "") + " (8 pairs, early)"
                 for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
                     ax.scatter(group_mean(m, key), group_mean(m, "psnr"), marker="x", label=label)
-    finetune = os.path.join(EXPERIMENTS, "finetune.json")
-    if os.path.isfile(finetune):
-        e = json.load(open(finetune))
+    for study in ("finetune.json", "audibility.json"):  # equal-budget arms (docs/hiding_output.md)
+        path = os.path.join(EXPERIMENTS, study)
+        if not os.path.isfile(path):
+            continue
+        e = json.load(open(path))
         for name, arm in e["arms"].items():
             label = f"fine-tune {name} ({arm['pairs']} pairs, {e['steps']} steps)"
+            if name.startswith("control"):
+                continue  # a shipped model, drawn above on all pairs
             for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
                 ax.scatter(arm[key], arm["psnr"], marker="+", s=80, label=label)
     whole = os.path.join(HERE, "docs", "results", "whole_cover.json")

@@ -43,6 +43,10 @@ def test_bad_values_are_named():
         load_config(["smoke"], ["model.width=abc"])
     with pytest.raises(ConfigError, match="train.lambdas"):
         load_config(["smoke"], ["train.lambdas=[1,2,3]"])
+    with pytest.raises(ConfigError, match="train.hiding_loss"):
+        load_config(["smoke"], ["train.hiding_loss=loud"])
+    with pytest.raises(ConfigError, match="train.nmr_offset_db"):
+        load_config(["smoke"], ["train.hiding_loss=nmr", "train.nmr_offset_db=100"])
     with pytest.raises(ConfigError, match="neither a preset"):
         load_config(["no_such_preset"])
     with pytest.raises(ConfigError, match="unknown section"):
