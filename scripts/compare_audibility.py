@@ -1,37 +1,37 @@
 """Ways to make the release-5 default less audible, measured at equal budget (docs/hiding_output.md).
 
-    python scripts/compare_audibility.py [--steps 2000] [--arms exp075_18db,nmr_1e-4] [--train-only]
-
-Two ideas:
-
-* a steeper mask at a lower level (``exp075_18db``, ``exp1_16db``);
-* a noise-to-mask hiding loss (``train.hiding_loss=nmr``, :func:`ditas_tf.losses.nmr_excess_db`)
-  at two weights (``nmr_1e-4``, ``nmr_4e-4``): the release-5 network uses its +-10 dB of
-  freedom to whiten its modification (it raises the bins where the speech is weak), and
-  its modification exceeds the cover's bins minus 10 dB by 6 dB on average where noise
-  shaped by the same mask does by 4 dB.
-
-The steeper masks:
-
-Noise shaped by ``|C| ** exponent`` (scripts/mask_calibration.py) is as audible at
-exponent 0.75 and 18 dB, or exponent 1 and 16 dB, as at the release-5 default's
-exponent 0.5 and 22.5 dB: a steeper mask buys 4.5 to 6.5 dB more modification for
-the same span PESQ-WB. Whether the revealer can use it is what this measures.
-An arm stopped early is evaluated at its last checkpoint; the JSON gives each
-arm's ``trained_steps`` (``exp1_16db`` was stopped at 1,000 steps, 3 dB behind).
+    python scripts/compare_audibility.py [--steps 1500] [--arms exp075_18db,nmr_1e-4] [--train-only]
 
 Every arm starts from the release-5 default's weights (checkpoints/default_r5,
-6,000 steps) and trains --steps more with its recipe (the ``cpu10`` preset, learning
-rate 1.67e-4 constant), changing only the mask's exponent and the target SNR. The
-control is the release-5 run itself: its own validation curve gained 0.05 dB over
-its last 2,000 steps at this learning rate (checkpoints/default_r5/validation.jsonl),
-and its evaluation is run here beside the arms on the same pairs.
+6,000 steps) and trains --steps more with its recipe (the ``cpu10`` preset:
+exponent 0.5, +-10 dB, 22.5 dB; learning rate 1.67e-4 constant), changing one thing:
+
+* a steeper mask at a lower level (``exp075_18db``: exponent 0.75 at 18 dB;
+  ``exp1_16db``: exponent 1 at 16 dB). Noise shaped by ``|C| ** exponent``
+  (scripts/mask_calibration.py) is about as audible there as at exponent 0.5 and
+  22.5 dB, so a steeper mask buys 4.5 to 6.5 dB more modification for the same
+  span PESQ-WB, if the revealer can use it;
+* a noise-to-mask hiding loss (``train.hiding_loss=nmr``,
+  :func:`ditas_tf.losses.nmr_excess_db`, offset 10 dB) at two weights
+  (``nmr_1e-4``, ``nmr_4e-4``). The release-5 network uses its +-10 dB of freedom
+  to whiten its modification (it raises the bins where the speech is weak): its
+  modification exceeds the cover's bins minus 10 dB by about 6 dB on average, where
+  noise shaped by the same mask does by about 4;
+* the plain way to be quieter, for comparison with the NMR arms: the same recipe
+  2 dB quieter (``snr_24.5db``).
+
+The control is the release-5 run itself: its validation curve gained 0.05 dB over
+its last 2,000 steps at this learning rate (checkpoints/default_r5/validation.jsonl);
+it is evaluated here beside the arms on the same pairs. An arm stopped early is
+evaluated at its latest checkpoint: the JSON gives each arm's ``trained_steps``
+(``exp1_16db`` was stopped at 1,000 steps, 3 dB behind in validation PSNR).
 
 Run folders live under checkpoints/exp_cmp/ and resume; arms can train in
-parallel (``--train-only --arms NAME``, one process each). Each arm is then evaluated
-on set14 and live1 secrets in LJ002 and TIMIT covers after a 16-bit WAV round trip,
-with span PESQ-WB, into docs/results/experiments/audibility.json (the arms'
-validation curves beside it, as <arm>.validation.jsonl).
+parallel (``--train-only --arms NAME``, one process each). Each arm is then
+evaluated on set14 and live1 secrets in LJ002 and TIMIT covers after a 16-bit WAV
+round trip, with all 10 stages and span PESQ-WB, into
+docs/results/experiments/audibility.json (the arms' validation curves beside it, as
+<arm>.validation.jsonl).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from shared_data import DATA, HERE, train_cmd
 
 from ditas_tf.evaluate import evaluate
 from ditas_tf.fileio import atomic_write_text
+from ditas_tf.run_dir import latest_step
 
 KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
 CONTROL = os.path.join("checkpoints", "default_r5")
@@ -62,6 +63,10 @@ ARMS = {
         os.path.join("checkpoints", "exp_cmp", "exp1_16db"),
         ["model.mask_exponent=1.0", "model.target_snr_db=16.0"],
     ),
+    "snr_24.5db": (
+        os.path.join("checkpoints", "exp_cmp", "snr_24.5db"),
+        ["model.target_snr_db=24.5"],
+    ),
     "nmr_1e-4": (
         os.path.join("checkpoints", "exp_cmp", "nmr_1e-4"),
         ["train.hiding_loss=nmr", "train.hiding_weight=1e-4", "train.nmr_offset_db=10.0"],
@@ -71,6 +76,13 @@ ARMS = {
         ["train.hiding_loss=nmr", "train.hiding_weight=4e-4", "train.nmr_offset_db=10.0"],
     ),
 }
+
+
+def by_cover(model_report: dict, cover: str) -> float:
+    """Mean span PESQ-WB over the pairs of the groups whose covers are ``cover``."""
+    groups = [g for name, g in model_report["groups"].items() if name.endswith(cover)]
+    n = sum(g["mean"]["count"] for g in groups)
+    return sum(g["mean"]["span_pesq_wb"] * g["mean"]["count"] for g in groups) / n
 
 
 def arm_cmd(run: str, steps: int, sets) -> list:
@@ -113,11 +125,12 @@ def main() -> None:
     runs = [CONTROL] + [ARMS[n][0] for n in names]
     labels = ["control_r5"] + names
     result = {
-        "command": f"python scripts/compare_audibility.py --steps {a.steps} --arms {','.join(names)} "
+        "command": f"python scripts/compare_audibility.py --skip-training --arms {','.join(names)} "
         f"--max-images {a.max_images}",
-        "steps": a.steps,
         "arms": {},
     }
+    # model.weights.h5 is written with every checkpoint: the step evaluated is the latest checkpoint's.
+    steps_at_eval = {run: latest_step(run) for run in runs}
     with tempfile.TemporaryDirectory() as tmp:
         rep = evaluate(
             runs,
@@ -131,13 +144,12 @@ def main() -> None:
         )
     for n, run, m in zip(labels, runs, rep["models"].values()):
         o = m["overall"]
-        with open(os.path.join(run, "validation.jsonl")) as f:
-            last = json.loads(f.read().splitlines()[-1])  # the weights evaluated are the last validated
         result["arms"][n] = (
-            {"run": run, "trained_steps": last["step"], "validation_psnr": last["psnr"]}
+            {"run": run, "trained_steps": steps_at_eval[run]}
             | {"stages": m["stages"], "pairs": o["count"], "skipped": len(m["skipped"])}
             | {"stages_used": o.get("hidden_stages")}
             | {k: o[k] for k in KEYS}
+            | {f"span_pesq_wb_{c}": by_cover(m, c) for c in ("LJ002", "timit")}
             | {"per_stage_psnr": {s: v["psnr"] for s, v in o["per_stage"].items()}}
         )
     result["protocol"] = rep["protocol"]

@@ -53,12 +53,12 @@ def figure(rep: dict, path: str) -> None:
                 for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
                     ax.scatter(group_mean(m, key), group_mean(m, "psnr"), marker="x", label=label)
     for study in ("finetune.json", "audibility.json"):  # equal-budget arms (docs/hiding_output.md)
-        path = os.path.join(EXPERIMENTS, study)
-        if not os.path.isfile(path):
+        study_path = os.path.join(EXPERIMENTS, study)
+        if not os.path.isfile(study_path):
             continue
-        e = json.load(open(path))
+        e = json.load(open(study_path))
         for name, arm in e["arms"].items():
-            label = f"fine-tune {name} ({arm['pairs']} pairs, {e['steps']} steps)"
+            label = f"fine-tune {name} ({arm['pairs']} pairs, {arm.get('trained_steps', e.get('steps'))} steps)"
             if name.startswith("control"):
                 continue  # a shipped model, drawn above on all pairs
             for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
