@@ -42,15 +42,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from shared_data import DATA, HERE, train_cmd
+from shared_data import HERE, arm_summary, evaluate_arms, warm_start_cmd
 
-from ditas_tf.evaluate import evaluate
 from ditas_tf.fileio import atomic_write_text
 from ditas_tf.run_dir import latest_step
 
-KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
 CONTROL = os.path.join("checkpoints", "default_r5")
 START = os.path.join(CONTROL, "model.weights.h5")
 LR = 5e-4 / 3  # the release-5 run's constant learning rate
@@ -85,23 +82,6 @@ def by_cover(model_report: dict, cover: str) -> float:
     return sum(g["mean"]["span_pesq_wb"] * g["mean"]["count"] for g in groups) / n
 
 
-def arm_cmd(run: str, steps: int, sets) -> list:
-    """``ditas train`` for one arm: the release-5 recipe warm-started from its weights, ``sets`` last."""
-    cmd = [
-        *train_cmd("cpu10", run),
-        "--set", f"train.init_weights={START}",
-        "--set", f"train.learning_rate={LR}",
-        "--set", "train.lr_decay_steps=0",
-        "--set", "train.checkpoint_every=200",
-        "--set", "train.validate_every=500",
-        "--steps", str(steps),
-        "--no-progress",
-    ]  # fmt: skip
-    for s in sets:
-        cmd += ["--set", s]
-    return cmd
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000)
@@ -119,7 +99,7 @@ def main() -> None:
     if not a.skip_training:
         for n in names:
             run, sets = ARMS[n]
-            subprocess.run(arm_cmd(run, a.steps, sets), check=True, env=env)
+            subprocess.run(warm_start_cmd("cpu10", run, a.steps, START, LR, sets), check=True, env=env)
     if a.train_only:
         return
     runs = [CONTROL] + [ARMS[n][0] for n in names]
@@ -131,26 +111,12 @@ def main() -> None:
     }
     # model.weights.h5 is written with every checkpoint: the step evaluated is the latest checkpoint's.
     steps_at_eval = {run: latest_step(run) for run in runs}
-    with tempfile.TemporaryDirectory() as tmp:
-        rep = evaluate(
-            runs,
-            [os.path.join(DATA, "images", "test", s) for s in ("set14", "live1")],
-            [os.path.join(DATA, "audio", "LJSpeech-1.1"), os.path.join(DATA, "audio", "timit")],
-            tmp,
-            audio_select=["LJ002"],
-            max_images=a.max_images,
-            progress=False,
-            figures=False,
-        )
+    rep = evaluate_arms(runs, a.max_images)
     for n, run, m in zip(labels, runs, rep["models"].values()):
-        o = m["overall"]
         result["arms"][n] = (
-            {"run": run, "trained_steps": steps_at_eval[run]}
-            | {"stages": m["stages"], "pairs": o["count"], "skipped": len(m["skipped"])}
-            | {"stages_used": o.get("hidden_stages")}
-            | {k: o[k] for k in KEYS}
+            {"run": run, "trained_steps": steps_at_eval[run], "stages_used": m["overall"].get("hidden_stages")}
+            | arm_summary(m)
             | {f"span_pesq_wb_{c}": by_cover(m, c) for c in ("LJ002", "timit")}
-            | {"per_stage_psnr": {s: v["psnr"] for s, v in o["per_stage"].items()}}
         )
     result["protocol"] = rep["protocol"]
     for n in names:  # the arms' validation curves beside the results

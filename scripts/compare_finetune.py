@@ -29,14 +29,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from shared_data import DATA, HERE, finetune_cmd
+from shared_data import HERE, arm_summary, evaluate_arms, finetune_cmd
 
-from ditas_tf.evaluate import evaluate
 from ditas_tf.fileio import atomic_write_text
 
-KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
 GROWN = os.path.join("checkpoints", "grow", "default_10_stages.weights.h5")
 ARMS = {
     "phase": (os.path.join("checkpoints", "robust_cmp", "cpu"), []),
@@ -92,24 +89,9 @@ def main() -> None:
         "steps": a.steps,
         "arms": {},
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        rep = evaluate(
-            [ARMS[n][0] for n in names],
-            [os.path.join(DATA, "images", "test", s) for s in ("set14", "live1")],
-            [os.path.join(DATA, "audio", "LJSpeech-1.1"), os.path.join(DATA, "audio", "timit")],
-            tmp,
-            audio_select=["LJ002"],
-            max_images=a.max_images,
-            progress=False,
-            figures=False,
-        )
+    rep = evaluate_arms([ARMS[n][0] for n in names], a.max_images)
     for n, m in zip(names, rep["models"].values()):
-        o = m["overall"]
-        result["arms"][n] = (
-            {"run": ARMS[n][0], "stages": m["stages"], "pairs": o["count"], "skipped": len(m["skipped"])}
-            | {k: o[k] for k in KEYS}
-            | {"per_stage_psnr": {s: v["psnr"] for s, v in o["per_stage"].items()}}
-        )
+        result["arms"][n] = {"run": ARMS[n][0]} | arm_summary(m)
     result["protocol"] = rep["protocol"]
     for n in names:  # the arms' validation curves beside the results
         curve = "phase_control" if n == "phase" else n

@@ -35,25 +35,66 @@ RELEASE3_SETS = ("model.mask_mode=phase", "model.target_snr_db=22.0")
 DEFAULT_FINAL_LR = 5e-4 / 3
 
 
-def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
-    """``train_cmd`` warm-started from the release-3 default with its recipe (RELEASE3_SETS over
-    ``config``) at its final learning rate, for ``steps`` steps; ``sets`` come last and win.
+def warm_start_cmd(config: str, model_dir: str, steps: int, weights: str, learning_rate: float, sets=()) -> list:
+    """``train_cmd`` warm-started from ``weights`` at a constant ``learning_rate`` for ``steps`` steps,
+    checkpointed every 200 and validated every 500; ``sets`` come last and win.
 
-    Paths are relative to the repository: run it from there.
+    The common recipe of the equal-budget fine-tuning arms. Paths are relative to the
+    repository: run it from there.
     """
     cmd = [
         *train_cmd(config, model_dir),
-        "--set", f"train.init_weights={RELEASE3_WEIGHTS}",
-        "--set", f"train.learning_rate={DEFAULT_FINAL_LR}",
+        "--set", f"train.init_weights={weights}",
+        "--set", f"train.learning_rate={learning_rate}",
         "--set", "train.lr_decay_steps=0",
         "--set", "train.checkpoint_every=200",
         "--set", "train.validate_every=500",
         "--steps", str(steps),
         "--no-progress",
     ]  # fmt: skip
-    for s in (*RELEASE3_SETS, *sets):
+    for s in sets:
         cmd += ["--set", s]
     return cmd
+
+
+def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
+    """:func:`warm_start_cmd` from the release-3 default with its recipe (RELEASE3_SETS over
+    ``config``) at its final learning rate; ``sets`` come last and win."""
+    return warm_start_cmd(config, model_dir, steps, RELEASE3_WEIGHTS, DEFAULT_FINAL_LR, (*RELEASE3_SETS, *sets))
+
+
+# What the fine-tuning comparisons report per arm (ditas eval's overall means).
+ARM_KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
+
+
+def evaluate_arms(runs: list, max_images: int) -> dict:
+    """``ditas eval`` of run folders on the arms' pairs: ``max_images`` set14 and live1 secrets each,
+    in LJ002 clips and the TIMIT sample, after a 16-bit WAV round trip (no figures)."""
+    import tempfile
+
+    from ditas_tf.evaluate import evaluate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return evaluate(
+            runs,
+            [os.path.join(DATA, "images", "test", s) for s in ("set14", "live1")],
+            [os.path.join(DATA, "audio", "LJSpeech-1.1"), os.path.join(DATA, "audio", "timit")],
+            tmp,
+            audio_select=["LJ002"],
+            max_images=max_images,
+            progress=False,
+            figures=False,
+        )
+
+
+def arm_summary(model_report: dict) -> dict:
+    """One arm's line of a comparison: stage count, pairs, ARM_KEYS and PSNR by stage."""
+    o = model_report["overall"]
+    return (
+        {"stages": model_report["stages"], "pairs": o["count"], "skipped": len(model_report["skipped"])}
+        | {k: o[k] for k in ARM_KEYS}
+        | {"per_stage_psnr": {s: v["psnr"] for s, v in o["per_stage"].items()}}
+    )
 
 
 if __name__ == "__main__":
