@@ -36,14 +36,12 @@ docs/results/experiments/audibility.json (the arms' validation curves beside it,
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
-import sys
 
-from shared_data import HERE, arm_summary, evaluate_arms, warm_start_cmd
+from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, warm_start_cmd
 
 from ditas_tf.fileio import atomic_write_text
 from ditas_tf.run_dir import latest_step
@@ -83,17 +81,7 @@ def by_cover(model_report: dict, cover: str) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--arms", default=",".join(ARMS))
-    p.add_argument("--max-images", type=int, default=8)
-    p.add_argument("--skip-training", action="store_true")
-    p.add_argument("--train-only", action="store_true")
-    a = p.parse_args()
-    names = [n for n in a.arms.split(",") if n]
-    for n in names:
-        if n not in ARMS:
-            sys.exit(f"compare_audibility: unknown arm {n!r}; choose from {', '.join(ARMS)}")
+    a, names = arm_arguments(__doc__.splitlines()[0], ARMS, "compare_audibility")
     os.chdir(HERE)  # run folders and init paths are relative to the repository
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if not a.skip_training:

@@ -63,6 +63,28 @@ def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
     return warm_start_cmd(config, model_dir, steps, RELEASE3_WEIGHTS, DEFAULT_FINAL_LR, (*RELEASE3_SETS, *sets))
 
 
+def arm_arguments(description: str, arms: dict, prog: str):
+    """The fine-tuning comparisons' command line: (parsed arguments, the arm names asked for).
+
+    Options: --steps, --arms (comma-separated, all by default), --max-images, --skip-training,
+    --train-only. An unknown arm exits with a one-line error naming the valid ones.
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--arms", default=",".join(arms))
+    p.add_argument("--max-images", type=int, default=8)
+    p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--train-only", action="store_true")
+    a = p.parse_args()
+    names = [n for n in a.arms.split(",") if n]
+    for n in names:
+        if n not in arms:
+            sys.exit(f"{prog}: unknown arm {n!r}; choose from {', '.join(arms)}")
+    return a, names
+
+
 # What the fine-tuning comparisons report per arm (ditas eval's overall means).
 ARM_KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
 
