@@ -36,14 +36,11 @@ docs/results/experiments/audibility.json (the arms' validation curves beside it,
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 
-from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, warm_start_cmd
+from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, warm_start_cmd, write_comparison
 
-from ditas_tf.fileio import atomic_write_text
 from ditas_tf.run_dir import latest_step
 
 CONTROL = os.path.join("checkpoints", "default_r5")
@@ -106,15 +103,7 @@ def main() -> None:
             | arm_summary(m)
             | {f"span_pesq_wb_{c}": by_cover(m, c) for c in ("LJ002", "timit")}
         )
-    result["protocol"] = rep["protocol"]
-    for n in names:  # the arms' validation curves beside the results
-        shutil.copyfile(
-            os.path.join(ARMS[n][0], "validation.jsonl"),
-            os.path.join("docs", "results", "experiments", f"{n}.validation.jsonl"),
-        )
-    out = os.path.join("docs", "results", "experiments", "audibility.json")
-    atomic_write_text(out, json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result["arms"], indent=1))
+    write_comparison(result, rep["protocol"], {n: ARMS[n][0] for n in names}, "audibility.json")
 
 
 if __name__ == "__main__":

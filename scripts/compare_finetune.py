@@ -23,15 +23,11 @@ validation curves beside it, as <arm>.validation.jsonl).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 
-from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, finetune_cmd
-
-from ditas_tf.fileio import atomic_write_text
+from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, finetune_cmd, write_comparison
 
 GROWN = os.path.join("checkpoints", "grow", "default_10_stages.weights.h5")
 ARMS = {
@@ -81,16 +77,9 @@ def main() -> None:
     rep = evaluate_arms([ARMS[n][0] for n in names], a.max_images)
     for n, m in zip(names, rep["models"].values()):
         result["arms"][n] = {"run": ARMS[n][0]} | arm_summary(m)
-    result["protocol"] = rep["protocol"]
-    for n in names:  # the arms' validation curves beside the results
-        curve = "phase_control" if n == "phase" else n
-        shutil.copyfile(
-            os.path.join(ARMS[n][0], "validation.jsonl"),
-            os.path.join("docs", "results", "experiments", f"{curve}.validation.jsonl"),
-        )
-    out = os.path.join("docs", "results", "experiments", "finetune.json")
-    atomic_write_text(out, json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result["arms"], indent=1))
+    # The control's curve keeps the name it had before the other comparisons existed.
+    curves = {("phase_control" if n == "phase" else n): ARMS[n][0] for n in names}
+    write_comparison(result, rep["protocol"], curves, "finetune.json")
 
 
 if __name__ == "__main__":

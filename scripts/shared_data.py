@@ -119,6 +119,22 @@ def arm_summary(model_report: dict) -> dict:
     )
 
 
+def write_comparison(result: dict, protocol: dict, curves: dict, name: str) -> None:
+    """Write a comparison to docs/results/experiments/<name> with the eval ``protocol``, copy each
+    arm's validation curve beside it (``curves``: label -> run folder) and print the arms."""
+    import json
+    import shutil
+
+    from ditas_tf.fileio import atomic_write_text
+
+    experiments = os.path.join(HERE, "docs", "results", "experiments")
+    result["protocol"] = protocol
+    for label, run in curves.items():
+        shutil.copyfile(os.path.join(run, "validation.jsonl"), os.path.join(experiments, f"{label}.validation.jsonl"))
+    atomic_write_text(os.path.join(experiments, name), json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["arms"], indent=1))
+
+
 if __name__ == "__main__":
     # For shell use: ditas-train --config cpu --model-dir runs/x $(python scripts/shared_data.py)
     print(" ".join(train_data_args()))
