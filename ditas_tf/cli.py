@@ -204,8 +204,15 @@ def _quiet_tf_import() -> None:
 @click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
 @click.option("--resize", default=None, help="Resize the secret to WxH first (e.g. 64x64: one tile, 1.28 s of speech).")
 @click.option("--pesq", is_flag=True, help="Also measure wide-band PESQ over the carrying span (slower).")
+@click.option(
+    "--placement",
+    default="least-audible",
+    show_default=True,
+    help="Where each tile goes in the cover: least-audible (where the modification rises least above the "
+    "speech) or first (the first stretches that fit). The receiver needs no flag for either.",
+)
 @user_errors
-def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize, pesq):
+def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize, pesq, placement):
     """Hide SECRET_IMAGE in COVER_AUDIO and write the container WAV."""
     import numpy as np
 
@@ -213,8 +220,9 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
         raise InputError(f"--stages must be at least 1, got {stages}")
     from ditas_tf.audio import read_audio, write_audio
     from ditas_tf.images import load_image
-    from ditas_tf.stego import check_paths, parse_size
+    from ditas_tf.stego import check_paths, check_placement, parse_size
 
+    check_placement(placement)
     new_size = parse_size(resize, "--resize")
     check_paths([secret_image, cover_audio], output)
     secret = load_image(secret_image)
@@ -224,13 +232,20 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
         secret = np.asarray(Image.fromarray(secret).resize(new_size, Image.BICUBIC))
     cover, rate = read_audio(cover_audio)
     steg = _load_steg(model)
-    res = steg.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32)
+    res = steg.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32, placement=placement)
     write_audio(output, res.container, rate, float32=float32)
     w, h = res.size
+    start = float(res.starts.min()) / steg.rate
     click.echo(
         f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s), {res.stages} of "
-        f"{steg.cfg.model.stages} stages) in {output}: span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
+        f"{steg.cfg.model.stages} stages) in {output}: span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s "
+        f"from {start:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
     )
+    if res.placement == "least-audible":
+        click.echo(
+            f"placed where it is least audible: noise-to-mask {res.nmr_db:.2f} dB "
+            f"(the first stretch that fits: {res.nmr_db_first:.2f} dB)"
+        )
     if pesq:
         from ditas_tf.audio import pcm16_roundtrip, resample, to_mono
         from ditas_tf.span import span_metrics
@@ -363,8 +378,14 @@ def export_cmd(model, out_dir, version, images, audio, settings):
     help="Transform the container file before revealing, e.g. mp3:128, gain:-20, cut_start:100 "
     "(repeatable, applied in order; names in ditas_tf/channels.py).",
 )
+@click.option(
+    "--placement",
+    default="least-audible",
+    show_default=True,
+    help="Where hide puts each tile: least-audible or first (as ditas hide --placement).",
+)
 @user_errors
-def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels):
+def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels, placement):
     """Evaluate models on image sets x audio sets: metrics.json, table.md, figures."""
     from ditas_tf.channels import parse
 
@@ -383,6 +404,7 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
         audio_select=list(audio_select),
         max_images=max_images,
         channels=tuple(channels),
+        placement=placement,
     )
     for name, m in report["models"].items():
         o = m["overall"]

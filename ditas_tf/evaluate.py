@@ -5,7 +5,8 @@ Protocol (recorded in every metrics.json):
   :data:`ditas_tf.images.EVAL_PROTOCOL`;
 * covers: the clips of each audio set in sorted order; image i of a set is
   hidden in clip i modulo the number of clips, with the product's default
-  (unkeyed) positions, by the same code as ``ditas hide``;
+  (unkeyed) positions, by the same code as ``ditas hide`` (its placement:
+  where the modification is least audible, unless ``placement="first"``);
 * each container is written as a 16-bit PCM WAV and read back before it is
   revealed (``--no-wav`` turns this off);
 * audibility on the 16 kHz mid signal: SNR and wide-band PESQ over the
@@ -62,6 +63,7 @@ def evaluate_pair(
     tmpdir: str,
     lost: bool,
     channels: tuple = (),
+    placement: str = "least-audible",
 ):
     """Hide one tile in one clip, (write/read 16-bit WAV), (apply a channel), reveal; metrics per stage.
 
@@ -70,7 +72,7 @@ def evaluate_pair(
     (:func:`ditas_tf.span.span_metrics`). Image metrics are taken on the
     revealed tile rounded to uint8, for every C_i, with the worst 16x16 block.
     """
-    res = steg.hide_array(tile, cover, rate, stages=stages)
+    res = steg.hide_array(tile, cover, rate, stages=stages, placement=placement)
     container = res.container
     if wav:
         path = os.path.join(tmpdir, "container.wav")
@@ -100,6 +102,7 @@ def evaluate_pair(
         "sync_offset_error": round(float(starts[0] - s0), 3) if not channels else None,
         "hidden_stages": res.stages,
         "cover_seconds_used": res.stages * steg.block / steg.rate,
+        "span_start_s": s0 / steg.rate,
         "stages": {f"C{i + 1}": {k: float(img[k][i]) for k in IMAGE_KEYS} for i in range(len(revealed))},
     }
     out.update(out["stages"][f"C{len(revealed)}"])
@@ -153,12 +156,18 @@ def evaluate(
     progress: bool = True,
     channels: tuple = (),
     figures: bool = True,
+    placement: str = "least-audible",
 ) -> dict:
-    """Evaluate models on image sets x audio sets; write metrics.json, table.md, figures."""
+    """Evaluate models on image sets x audio sets; write metrics.json, table.md, figures.
+
+    ``placement`` is hide's (:data:`ditas_tf.stego.PLACEMENTS`): where each
+    tile's run goes in its cover.
+    """
     from tqdm import tqdm
 
-    from ditas_tf.stego import Steganographer
+    from ditas_tf.stego import Steganographer, check_placement
 
+    check_placement(placement)
     for spec in channels:
         channels_lib.parse(spec)  # a bad name fails before any work
     if not models:
@@ -191,6 +200,7 @@ def evaluate(
             "subsequence SNR over the carrying subsequences",
             "image_metrics": "on the revealed tile rounded to uint8; worst_block_psnr over 16x16 blocks",
             "channels": list(channels),
+            "placement": placement,
             "image_sets": {k: len(v) for k, v in image_sets.items()},
             "audio_sets": {k: len(v) for k, v in audio_sets.items()},
         },
@@ -214,7 +224,16 @@ def evaluate(
                         bar.update(1)
                         try:
                             m, ex = evaluate_pair(
-                                steg, tile, cover, rate, stages, wav, tmp, lost=figures and i < 8, channels=channels
+                                steg,
+                                tile,
+                                cover,
+                                rate,
+                                stages,
+                                wav,
+                                tmp,
+                                lost=figures and i < 8,
+                                channels=channels,
+                                placement=placement,
                             )
                         except InputError as exc:
                             # e.g. a clip with fewer usable subsequences than a t = 8 model needs

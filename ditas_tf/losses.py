@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-# The noise-to-mask term's STFT (the masking layer's frame length) and its floors, relative to the
-# block's mean bin power: the cover's bins are floored 40 dB under it, so that digital silence does not
-# make any modification infinitely audible; the modification's 120 dB under it (a log of zero).
-NMR_FRAME = 256
-NMR_COVER_FLOOR = 1e-4
-NMR_MOD_FLOOR = 1e-12
+from ditas_tf.masking import NMR_COVER_FLOOR, NMR_FRAME, NMR_MOD_FLOOR
 
 
 def nmr_excess_db(cover: tf.Tensor, container: tf.Tensor, offset_db: float) -> tf.Tensor:
@@ -19,7 +14,8 @@ def nmr_excess_db(cover: tf.Tensor, container: tf.Tensor, offset_db: float) -> t
     the modification. A bin counts when the modification comes within
     ``offset_db`` of the cover's own bin: there the speech no longer masks it.
     Zero for a modification that follows the cover's spectrum ``offset_db``
-    under it or lower.
+    under it or lower. :func:`ditas_tf.masking.nmr_excess_db` is the same measure
+    in numpy (its constants live there).
     """
 
     def power(x):

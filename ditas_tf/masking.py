@@ -170,3 +170,38 @@ def masked_modification(
     cover_rms = np.sqrt(np.mean(cover**2, axis=-1, keepdims=True))
     m_rms = np.sqrt(np.mean(m**2, axis=-1, keepdims=True) + 1e-24)
     return m * (10.0 ** (-snr_db / 20.0) * cover_rms / m_rms)
+
+
+# The noise-to-mask measure (the ``nmr`` training loss, :func:`ditas_tf.losses.nmr_excess_db`, and
+# ``ditas hide``'s choice of where a tile goes): Hann frames of NMR_FRAME samples at half overlap; the
+# cover's bins are floored NMR_COVER_FLOOR times the block's mean bin power, so that digital silence does
+# not make any modification infinitely audible; the modification's NMR_MOD_FLOOR times it (a log of zero).
+NMR_FRAME = 256
+NMR_COVER_FLOOR = 1e-4
+NMR_MOD_FLOOR = 1e-12
+NMR_OFFSET_DB = 10.0
+
+
+def nmr_excess_db(cover: np.ndarray, modification: np.ndarray, offset_db: float = NMR_OFFSET_DB) -> np.ndarray:
+    """Mean over STFT bins of max(0, dB|M|^2 - dB|C|^2 + offset_db), per block [..., N] -> [...].
+
+    How far the modification rises above the cover's own bins minus ``offset_db``:
+    where it does, the speech no longer masks it. Zero for a modification that
+    follows the cover's spectrum ``offset_db`` under it or lower. The numpy twin of
+    the training loss (tests/test_masking.py checks that they agree).
+    """
+    hop = NMR_FRAME // 2
+    n = np.arange(NMR_FRAME)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / NMR_FRAME)  # periodic, as tf.signal.hann_window
+
+    def power(x):
+        x = np.asarray(x, np.float64)
+        count = (x.shape[-1] - NMR_FRAME) // hop + 1
+        idx = np.arange(count)[:, None] * hop + n[None, :]
+        spec = np.fft.rfft(x[..., idx] * hann, axis=-1)
+        return spec.real**2 + spec.imag**2
+
+    cp, mp = power(cover), power(modification)
+    ref = np.mean(cp, axis=(-2, -1), keepdims=True)
+    excess = 10.0 * (np.log10(mp + NMR_MOD_FLOOR * ref) - np.log10(cp + NMR_COVER_FLOOR * ref)) + offset_db
+    return np.mean(np.maximum(excess, 0.0), axis=(-2, -1))

@@ -20,8 +20,8 @@ from importlib import resources
 
 import numpy as np
 
+from ditas_tf import masking, sync
 from ditas_tf import span as span_lib
-from ditas_tf import sync
 from ditas_tf.audio import pcm16_roundtrip, read_audio, resample, to_mono, write_audio
 from ditas_tf.config import BASELINES, Config, read_config
 from ditas_tf.errors import InputError
@@ -39,6 +39,11 @@ RETIRED_MODELS = {
 MAX_SIDE = 16384
 # Fewest stages hide picks on its own (a tile in fewer reveals poorly; --stages K still asks for any K).
 MIN_AUTO_STAGES = 3
+# Where hide puts each tile's run: where its modification is least audible, or the first runs that fit.
+PLACEMENTS = ("least-audible", "first")
+# The most cover slots hide scores for placement (each t of them cost one run of the hiding graph);
+# a longer cover is placed in time order (docs/placement.md).
+MAX_SCORED_SLOTS = 64
 PEAK = 32767.0 / 32768.0
 
 
@@ -95,6 +100,9 @@ class HideResult:
     sync_scores: np.ndarray  # the receiver's pilot peak score per tile
     span_seconds: float = 0.0  # length of the carrying span
     stages: int = 0  # stages used (the most the cover had room for, unless asked)
+    placement: str = "first"  # how the runs were placed (PLACEMENTS); "first" also when nothing was to choose
+    nmr_db: float = float("nan")  # the placed runs' mean noise-to-mask excess, as scored (least-audible only)
+    nmr_db_first: float = float("nan")  # the same for the first runs that fit, for comparison
 
 
 class Steganographer:
@@ -237,6 +245,7 @@ class Steganographer:
         key: str | None = None,
         stages: int | None = None,
         pcm16: bool = True,
+        placement: str = "least-audible",
     ) -> HideResult:
         """Hide ``secret`` (uint8 or [0, 1] float, [H, W, 3]) in ``cover`` ([frames] or [frames, ch]).
 
@@ -245,7 +254,9 @@ class Steganographer:
         ``stages``; the receiver reads the count from the pilot. ``pcm16``
         says whether it will be stored as 16-bit PCM (the receiver's view is
         simulated that way to check that it finds the same slots).
+        ``placement`` (PLACEMENTS) says where the runs go: :meth:`place_runs`.
         """
+        check_placement(placement)
         img = _as_float_image(secret)
         h, w = img.shape[:2]
         rows, cols = self.tile_grid(w, h)
@@ -260,7 +271,11 @@ class Steganographer:
         if not np.any(slot_rms_db(mid16, self.block) >= sync.ABSOLUTE_FLOOR_DB):
             raise InputError(f"cover is silent: no subsequence is above {sync.ABSOLUTE_FLOOR_DB:.0f} dBFS")
         k, found = self.choose_stages(mid16, len(tiles), stages, key)
-        starts = found[: len(tiles)] * self.block
+        starts, placed = found[: len(tiles)] * self.block, None
+        if placement == "least-audible":
+            placed = self.place_runs(tiles, mid16, k, key)
+            if placed is not None:
+                starts = placed[0]
         windows, blocks = self._hide_windows(tiles, mid16, starts, k)
         for boost in sync.PILOT_BOOSTS_DB:
             container, gain, mod16 = self._embed(windows, blocks, cover2d, rate, mid16, starts, k, frames, key, boost)
@@ -291,6 +306,8 @@ class Steganographer:
             scores,
             (span.stop - span.start) / self.rate,
             k,
+            "first" if placed is None else "least-audible",
+            *((float("nan"),) * 2 if placed is None else placed[1:]),
         )
 
     def choose_stages(self, mid16, tiles: int, stages: int | None, key) -> tuple[int, np.ndarray]:
@@ -317,6 +334,51 @@ class Steganographer:
                     log.debug("cover has room for %d of %d stages per tile", k, most)
                 return k, found
         raise self._needed_error(tiles, len(found), lowest, "cover")
+
+    def place_runs(self, tiles, mid16, k: int, key) -> tuple[np.ndarray, float, float] | None:
+        """Each tile's run where the hider's modification is least audible: (starts, cost, first runs' cost).
+
+        Every cover slot a run of k slots could use is scored by how far the
+        hiding network's modification of it rises above the speech's own
+        spectrum (:func:`ditas_tf.masking.nmr_excess_db`, the noise-to-mask
+        measure), with the first tile as the secret and the slots, in time
+        order, as the t stages of the hiding graph. Then :func:`sync.pick_runs`
+        chooses the runs of least total cost. The receiver finds each run by its
+        pilot wherever it is. None when there is nothing to choose (no more
+        candidate runs than tiles) or more than MAX_SCORED_SLOTS slots to score:
+        then the runs are the first that fit.
+        """
+        floor = self.cfg.data.energy_floor_db
+        cands = sync.candidate_runs(mid16, self.block, k, floor)
+        slots = np.unique(cands[:, None] + np.arange(k)) if len(cands) else cands
+        if len(cands) <= len(tiles) or len(slots) > MAX_SCORED_SLOTS:
+            return None
+        cost = np.zeros(int(slots.max()) + 1)
+        cost[slots] = self.slot_audibility(tiles[0], mid16, slots)
+        run_cost = cost[cands[:, None] + np.arange(k)].sum(axis=1)
+        chosen = sync.pick_runs(cands, run_cost, k, len(tiles))
+        first = sync.runs(mid16, self.block, k, floor, None)[: len(tiles)]
+        per_slot = k * len(tiles)
+        placed = sync.order_slots(chosen, key) * self.block
+        return (
+            placed,
+            float(cost[chosen[:, None] + np.arange(k)].sum() / per_slot),
+            float(cost[first[:, None] + np.arange(k)].sum() / per_slot),
+        )
+
+    def slot_audibility(self, tile: np.ndarray, mid16: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """The noise-to-mask excess (dB) of the hiding network's modification in each of ``slots``.
+
+        The slots go through the t-stage hiding graph t at a time, in time order
+        (the last group padded with copies), with ``tile`` as the secret.
+        """
+        t, b = self.cfg.model.stages, self.block
+        blocks = np.stack([mid16[s * b : (s + 1) * b] for s in slots]).astype(np.float32)
+        groups = -(-len(blocks) // t)
+        padded = blocks[np.arange(groups * t) % len(blocks)].reshape(groups, t * b)
+        secret = np.repeat(np.asarray(tile, np.float32)[None], groups, axis=0)
+        container = self.runner.hide(secret, padded, t).reshape(groups * t, b)[: len(blocks)]
+        return masking.nmr_excess_db(blocks, container.astype(np.float64) - blocks)
 
     def _hide_windows(self, tiles, mid16, starts, k):
         """The cover windows at ``starts`` and the hiding network's container blocks for them."""
@@ -478,6 +540,12 @@ def _as_float_image(img: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def check_placement(placement: str) -> None:
+    """An InputError naming the choices when ``placement`` is not one of PLACEMENTS."""
+    if placement not in PLACEMENTS:
+        raise InputError(f"unknown placement {placement!r}; choose from {', '.join(PLACEMENTS)}")
 
 
 def check_paths(inputs: list, out_path: str) -> None:

@@ -26,11 +26,15 @@ Scheme ``pilot-run/v2`` (plain numpy):
   leaves the pilot in: subtracting an estimate of it changed the revealed
   PSNR by less than its own error (measured on the shipped model).
 
-Where the runs go (hider only): runs of t slots of w * h samples, on the
+Where the runs go (hider only): runs of k slots of w * h samples, on the
 cover's own grid, whose every slot is above the energy floor (or near the
-file's loudest slot, see :func:`runs`), packed greedily in time order; without
-a key they are used in time order, with a key in a keyed Fisher-Yates order
-(:func:`ditas_tf.positions.order_slots`).
+file's loudest slot, see :func:`runs`). :func:`runs` packs them greedily in
+time order (how many fit decides k); the hider then places them where its
+modification is least audible (:func:`candidate_runs`, :func:`pick_runs` on
+the costs :meth:`ditas_tf.stego.Steganographer.place_runs` measures), or in
+the packed order. Without a key, tiles take the runs in time order; with a key,
+in a keyed Fisher-Yates order (:func:`ditas_tf.positions.order_slots`). The
+receiver searches for each pilot, so it needs to know none of this.
 """
 
 from __future__ import annotations
@@ -146,6 +150,55 @@ def runs(audio: np.ndarray, block: int, t: int, floor_db: float, key: str | None
         else:
             s += 1
     return order_slots(np.asarray(taken, np.int64), key)
+
+
+def candidate_runs(audio: np.ndarray, block: int, k: int, floor_db: float) -> np.ndarray:
+    """First slots of every run of k consecutive eligible slots, overlapping ones included (time order).
+
+    The same eligibility as :func:`runs`; where :func:`runs` packs the most runs
+    greedily, this lists every place a run could go, for :func:`pick_runs`.
+    """
+    level = slot_rms_db(audio, block)
+    if level.size < k:
+        return np.zeros(0, np.int64)
+    floor = max(min(floor_db, float(level.max()) - RELATIVE_FLOOR_DB), ABSOLUTE_FLOOR_DB)
+    ok = (level >= floor).astype(np.int64)
+    inside = np.convolve(ok, np.ones(k, np.int64), mode="valid")  # eligible slots in each run
+    return np.flatnonzero(inside == k).astype(np.int64)
+
+
+def pick_runs(starts: np.ndarray, costs: np.ndarray, k: int, count: int) -> np.ndarray:
+    """``count`` non-overlapping runs of k slots among ``starts`` with the least total cost, in time order.
+
+    Exact (dynamic programming over the candidates in time order); ties go to
+    the earlier runs. A ValueError when the candidates cannot hold ``count`` runs.
+    """
+    order = np.argsort(starts, kind="stable")
+    s = np.asarray(starts, np.int64)[order]
+    c = np.asarray(costs, np.float64)[order]
+    n = len(s)
+    # before[i]: how many candidates end at or before candidate i starts.
+    before = np.searchsorted(s + k, s, side="right")
+    best = np.full((count + 1, n + 1), np.inf)
+    best[0, :] = 0.0
+    took = np.zeros((count + 1, n + 1), bool)
+    for j in range(1, count + 1):
+        for i in range(1, n + 1):
+            skip, take = best[j, i - 1], best[j - 1, before[i - 1]] + c[i - 1]
+            if take < skip:
+                best[j, i], took[j, i] = take, True
+            else:
+                best[j, i] = skip
+    if not np.isfinite(best[count, n]):
+        raise ValueError(f"the candidates hold fewer than {count} non-overlapping runs of {k} slots")
+    chosen, j, i = [], count, n
+    while j > 0:
+        if took[j, i]:
+            chosen.append(s[i - 1])
+            i, j = before[i - 1], j - 1
+        else:
+            i -= 1
+    return np.asarray(chosen[::-1], np.int64)
 
 
 WHITEN_POWER = 1.0

@@ -89,9 +89,10 @@ def arm_arguments(description: str, arms: dict, prog: str):
 ARM_KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "file_pesq_wb")
 
 
-def evaluate_arms(runs: list, max_images: int) -> dict:
+def evaluate_arms(runs: list, max_images: int, **options) -> dict:
     """``ditas eval`` of run folders on the arms' pairs: ``max_images`` set14 and live1 secrets each,
-    in LJ002 clips and the TIMIT sample, after a 16-bit WAV round trip (no figures)."""
+    in LJ002 clips and the TIMIT sample, after a 16-bit WAV round trip (no figures); ``options``
+    (``stages``, ``placement``) go to :func:`ditas_tf.evaluate.evaluate`."""
     import tempfile
 
     from ditas_tf.evaluate import evaluate
@@ -106,6 +107,7 @@ def evaluate_arms(runs: list, max_images: int) -> dict:
             max_images=max_images,
             progress=False,
             figures=False,
+            **options,
         )
 
 

@@ -128,3 +128,18 @@ def test_nmr_loss_trains_through(speech_16k):
     grads = tape.gradient(loss, system.training_model.trainable_variables)
     assert float(tf.reduce_mean(terms["hiding_1"])) > 0.0
     assert all(g is not None and bool(tf.reduce_all(tf.math.is_finite(g))) for g in grads)
+
+
+def test_numpy_nmr_is_the_training_loss(speech_16k):
+    """ditas_tf.masking.nmr_excess_db (hide's placement score) and the training loss are one measure."""
+    import tensorflow as tf
+
+    from ditas_tf.losses import nmr_excess_db
+
+    cover = _blocks(speech_16k)
+    rng = np.random.default_rng(5)
+    mod = masking.masked_modification(rng.standard_normal(cover.shape), cover, 0.25, 18.0)
+    want = nmr_excess_db(tf.constant(cover, tf.float32), tf.constant(cover + mod, tf.float32), 10.0).numpy()
+    got = masking.nmr_excess_db(cover, mod, 10.0)
+    assert got.shape == want.shape and np.all(got > 0.5)
+    np.testing.assert_allclose(got, want, atol=2e-3)

@@ -42,6 +42,7 @@ def test_hide_reveal_cli_roundtrip_with_key(tmp_path):
     cover_bytes = open(COVER, "rb").read()
     r = _run(["hide", IMAGE, COVER, "-o", str(out), "--key", "correct horse"])
     assert r.exit_code == 0, r.output
+    assert "placed where it is least audible: noise-to-mask" in r.output, r.output
     assert open(COVER, "rb").read() == cover_bytes  # input untouched
     info_in, info_out = sf.info(COVER), sf.info(str(out))
     assert (info_out.samplerate, info_out.channels, info_out.frames) == (
@@ -213,6 +214,7 @@ def _bad_inputs(tmp):
         (["reveal", str(good), "-o", p, "--size", "big"], "must look like WxH"),
         (["hide", IMAGE, COVER, "-o", o, "--resize", "0x5"], "--resize 0x5 is out of range"),
         (["hide", IMAGE, COVER, "-o", o, "--stages", "0"], "--stages must be at least 1"),
+        (["hide", IMAGE, COVER, "-o", o, "--placement", "loud"], "unknown placement 'loud'; choose from"),
         (["reveal", str(good), "-o", p, "--stages", "99"], "--stages must be in 1.."),
         (["hide", IMAGE, str(good), "-o", str(good)], "same as an input"),
         (["hide", IMAGE, COVER, "-o", str(tmp / "no" / "dir" / "x.wav")], "output folder does not exist"),

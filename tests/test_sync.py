@@ -28,12 +28,12 @@ def _psnr(a, b):
 def hidden(steg):
     """Containers of the bundled clip, with and without a key, the first run trimmed to start at sample 0."""
     x, rate = sf.read(COVER, dtype="float32")
-    first = int(steg.hide_array(load_image(IMAGE), x, rate).starts[0])
+    first = int(steg.hide_array(load_image(IMAGE), x, rate, placement="first").starts[0])
     x = x[round(first * rate / steg.rate) :]
     secret = load_image(IMAGE) / 255.0
     out = {}
     for key in (None, "correct horse"):
-        res = steg.hide_array(load_image(IMAGE), x, rate, key=key)
+        res = steg.hide_array(load_image(IMAGE), x, rate, key=key, placement="first")
         c = pcm16_roundtrip(res.container)
         base = _psnr(secret, steg.reveal_array(c, rate, key=key))
         out[key] = (c, rate, base, res)
@@ -205,3 +205,65 @@ def test_pilot_level_under_the_modification_and_its_boosts(speech_16k):
     for boost in sync.PILOT_BOOSTS_DB[1:]:
         up = sync.hiding_pilot(None, 0, cover, loud, 4096, boost)
         assert 20 * np.log10(rms(up) / rms(base)) == pytest.approx(boost, abs=0.01)
+
+
+def test_pick_runs_is_the_exhaustive_best():
+    """pick_runs finds the cheapest set of non-overlapping runs (checked against every subset)."""
+    import itertools
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n, k, count = int(rng.integers(1, 10)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        starts = np.sort(rng.choice(18, n, replace=False))
+        costs = rng.random(n)
+        best = None
+        for comb in itertools.combinations(range(n), count):
+            if np.all(np.diff(starts[list(comb)]) >= k):
+                c = costs[list(comb)].sum()
+                best = c if best is None else min(best, c)
+        if best is None:
+            with pytest.raises(ValueError, match="fewer than"):
+                sync.pick_runs(starts, costs, k, count)
+            continue
+        got = sync.pick_runs(starts, costs, k, count)
+        assert len(got) == count and np.all(np.diff(got) >= k)
+        assert costs[np.searchsorted(starts, got)].sum() == pytest.approx(best, abs=1e-12)
+
+
+def test_candidate_runs_lists_every_eligible_run():
+    """Every run of k slots above the floor, overlapping ones too; runs() packs a subset of them."""
+    block = 64
+    rng = np.random.default_rng(2)
+    levels = [1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1]  # 1: speech, 0: a slot of silence
+    audio = np.concatenate([rng.standard_normal(block) * (0.1 if v else 0.0) for v in levels])
+    assert sync.candidate_runs(audio, block, 3, -45.0).tolist() == [0, 4, 5]
+    assert set(sync.runs(audio, block, 3, -45.0, None).tolist()) <= {0, 4, 5}
+    assert sync.candidate_runs(audio, block, 5, -45.0).tolist() == []
+
+
+def test_hide_places_the_run_where_it_is_least_audible(steg):
+    """On real speech with room for more runs than tiles, hide takes the run of least noise-to-mask score,
+    never scores worse than the first run that fits, and the receiver finds it without being told."""
+    x, rate = sf.read(COVER, dtype="float32")
+    mid16 = resample(x, rate, steg.rate)
+    secret = load_image(IMAGE)
+    res = steg.hide_array(secret, mid16, steg.rate)
+    first = steg.hide_array(secret, mid16, steg.rate, placement="first")
+    assert res.placement == "least-audible" and first.placement == "first"
+    assert res.nmr_db <= res.nmr_db_first
+    # The placed run is the best one among all candidates, scored as hide scores them.
+    k, b = res.stages, steg.block
+    cands = sync.candidate_runs(mid16, b, k, steg.cfg.data.energy_floor_db)
+    assert len(cands) > 1
+    tile = secret[: steg.tile, : steg.tile] / 255.0
+    slots = np.unique(cands[:, None] + np.arange(k))
+    cost = dict(zip(slots.tolist(), steg.slot_audibility(tile, mid16, slots)))
+    run_cost = [sum(cost[s + j] for j in range(k)) for s in cands]
+    assert int(res.starts[0]) == int(cands[int(np.argmin(run_cost))]) * b
+    assert res.nmr_db == pytest.approx(min(run_cost) / k, rel=1e-6)
+    # Both containers reveal, from the file alone.
+    for r in (res, first):
+        revealed = steg.reveal_array(pcm16_roundtrip(r.container), steg.rate)
+        assert _psnr(secret / 255.0, revealed) > 20.0
+    with pytest.raises(InputError, match="unknown placement 'loudest'; choose from least-audible, first"):
+        steg.hide_array(secret, mid16, steg.rate, placement="loudest")
