@@ -93,10 +93,13 @@ def main():
     w("# Results of the shipped model\n")
     w(
         "Produced by `scripts/eval_shipped.sh` (`ditas eval`, then this renderer); raw numbers in "
-        "`docs/results/shipped/metrics.json`, figures next to it. The release-4 default (`release4_default`, "
+        "`docs/results/shipped/metrics.json`, figures next to it. The release-5 default (`release5_default`, "
+        "`checkpoints/default_r5`: 10 stages, up to 8 per tile as it shipped, no noise-to-mask loss), the "
+        "release-4 default (`release4_default`, "
         "`checkpoints/default_r4`: 5 stages, bound +-6 dB), the release-3 default (`phase_default`, "
         "`checkpoints/default_r3`) and the retired white models of release 2 "
-        "(`checkpoints/default`, `checkpoints/quiet`) are measured beside it by the same command.\n"
+        "(`checkpoints/default`, `checkpoints/quiet`) are measured beside it by the same command, through "
+        "the current hider and receiver (least-audible placement, pilot search).\n"
     )
     pr = rep["protocol"]
     w(f"* Secrets: {', '.join(f'{k} ({v})' for k, v in pr['image_sets'].items())}; {pr['image_protocol']}.")

@@ -120,6 +120,16 @@ def _room(model: str) -> dict:
     return out
 
 
+def cap_reason(r: dict) -> str:
+    """Why hide stops where it does: the package's cap (model.hide_stages), or every stage."""
+    if r["room"]["max_auto_stages"] < r["room"]["model_stages"]:
+        return "`model.hide_stages`: past it the span's PESQ-WB falls under 3.5 in the table below"
+    pts = r["points"]
+    if max(p["span_pesq_wb"] for p in pts) == pts[-1]["span_pesq_wb"]:
+        return "every stage: in the table below the span's PESQ-WB is highest with the most stages"
+    return "every stage"
+
+
 def _markdown(r: dict) -> str:
     pts = r["points"]
     lines = [
@@ -128,8 +138,8 @@ def _markdown(r: dict) -> str:
         "A tile of the secret image takes k consecutive cover subsequences of 4096 samples, one per stage: "
         "k x 0.256 s of speech at 16 kHz. `ditas hide` gives every tile the most stages the cover has room "
         f"for, from {r['room']['min_auto_stages']} up to {r['room']['max_auto_stages']} of the model's "
-        f"t = {r['room']['model_stages']} (`model.hide_stages`: past it the span's PESQ-WB falls under 3.5 in "
-        "the table below; `--stages K` asks for any K), and says "
+        f"t = {r['room']['model_stages']} ({cap_reason(r)}; `--stages K` asks for any K), puts each tile "
+        "where it is least audible (docs/placement.md), and says "
         "what it chose; the tile's pilot is keyed with the run's length, so `ditas reveal` learns k from the "
         "file and needs no flag. Stage i of DITAS depends only on stages 1..i, so a k-stage container is the "
         "t-stage model's C_k, and each stage hides the residual the stages before it left.\n",
