@@ -388,9 +388,11 @@ def export_cmd(model, out_dir, version, images, audio, settings):
 def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels, placement):
     """Evaluate models on image sets x audio sets: metrics.json, table.md, figures."""
     from ditas_tf.channels import parse
+    from ditas_tf.stego import check_placement
 
     for spec in channels:
         parse(spec)
+    check_placement(placement)
     _quiet_tf_import()
     from ditas_tf.evaluate import evaluate
 

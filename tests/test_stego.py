@@ -215,6 +215,11 @@ def _bad_inputs(tmp):
         (["hide", IMAGE, COVER, "-o", o, "--resize", "0x5"], "--resize 0x5 is out of range"),
         (["hide", IMAGE, COVER, "-o", o, "--stages", "0"], "--stages must be at least 1"),
         (["hide", IMAGE, COVER, "-o", o, "--placement", "loud"], "unknown placement 'loud'; choose from"),
+        (
+            ["eval", "--model", "default", "--images", str(tmp), "--audio", str(tmp), "--out", str(tmp / "ev")]
+            + ["--placement", "loud"],
+            "unknown placement 'loud'; choose from least-audible, first",
+        ),
         (["reveal", str(good), "-o", p, "--stages", "99"], "--stages must be in 1.."),
         (["hide", IMAGE, str(good), "-o", str(good)], "same as an input"),
         (["hide", IMAGE, COVER, "-o", str(tmp / "no" / "dir" / "x.wav")], "output folder does not exist"),
