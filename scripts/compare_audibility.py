@@ -39,9 +39,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, warm_start_cmd, write_comparison
-
-from ditas_tf.run_dir import latest_step
+from shared_data import HERE, arm_arguments, compare_to_control, warm_start_cmd
 
 CONTROL = os.path.join("checkpoints", "default_r5")
 START = os.path.join(CONTROL, "model.weights.h5")
@@ -87,23 +85,17 @@ def main() -> None:
             subprocess.run(warm_start_cmd("cpu10", run, a.steps, START, LR, sets), check=True, env=env)
     if a.train_only:
         return
-    runs = [CONTROL] + [ARMS[n][0] for n in names]
-    labels = ["control_r5"] + names
-    result = {
-        "command": f"python scripts/compare_audibility.py --skip-training --arms {','.join(names)} "
-        f"--max-images {a.max_images}",
-        "arms": {},
-    }
-    # model.weights.h5 is written with every checkpoint: the step evaluated is the latest checkpoint's.
-    steps_at_eval = {run: latest_step(run) for run in runs}
-    rep = evaluate_arms(runs, a.max_images)
-    for n, run, m in zip(labels, runs, rep["models"].values()):
-        result["arms"][n] = (
-            {"run": run, "trained_steps": steps_at_eval[run], "stages_used": m["overall"].get("hidden_stages")}
-            | arm_summary(m)
-            | {f"span_pesq_wb_{c}": by_cover(m, c) for c in ("LJ002", "timit")}
-        )
-    write_comparison(result, rep["protocol"], {n: ARMS[n][0] for n in names}, "audibility.json")
+    command = (
+        f"python scripts/compare_audibility.py --skip-training --arms {','.join(names)} --max-images {a.max_images}"
+    )
+
+    def extra(m: dict) -> dict:
+        pesq = {f"span_pesq_wb_{c}": by_cover(m, c) for c in ("LJ002", "timit")}
+        return {"stages_used": m["overall"].get("hidden_stages")} | pesq
+
+    # Measured in release 6, before hide placed tiles: first-fit placement reproduces it.
+    arms = {n: ARMS[n][0] for n in names}
+    compare_to_control(CONTROL, arms, command, a.max_images, "audibility.json", extra, placement="first")
 
 
 if __name__ == "__main__":

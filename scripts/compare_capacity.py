@@ -27,9 +27,7 @@ import os
 import subprocess
 import sys
 
-from shared_data import HERE, arm_arguments, arm_summary, evaluate_arms, warm_start_cmd, write_comparison
-
-from ditas_tf.run_dir import latest_step
+from shared_data import HERE, arm_arguments, compare_to_control, warm_start_cmd
 
 CONTROL = os.path.join("checkpoints", "default_r5")
 LR = 5e-4 / 3  # the release-5 run's constant learning rate
@@ -54,18 +52,8 @@ def main() -> None:
             subprocess.run(warm_start_cmd("cpu10", run, a.steps, start, LR, sets), check=True, env=env)
     if a.train_only:
         return
-    runs = [CONTROL] + [ARMS[n][0] for n in names]
-    labels = ["control_r5"] + names
-    result = {
-        "command": f"python scripts/compare_capacity.py --skip-training --arms {','.join(names)} "
-        f"--max-images {a.max_images}",
-        "arms": {},
-    }
-    steps_at_eval = {run: latest_step(run) for run in runs}
-    rep = evaluate_arms(runs, a.max_images)
-    for n, run, m in zip(labels, runs, rep["models"].values()):
-        result["arms"][n] = {"run": run, "trained_steps": steps_at_eval[run]} | arm_summary(m)
-    write_comparison(result, rep["protocol"], {n: ARMS[n][0] for n in names}, "capacity.json")
+    command = f"python scripts/compare_capacity.py --skip-training --arms {','.join(names)} --max-images {a.max_images}"
+    compare_to_control(CONTROL, {n: ARMS[n][0] for n in names}, command, a.max_images, "capacity.json")
 
 
 if __name__ == "__main__":

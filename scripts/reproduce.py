@@ -153,6 +153,8 @@ def evaluate(
         "-m",
         "ditas_tf",
         "eval",
+        "--placement",
+        "first",  # the paper places nothing; docs/REPRODUCTION.md was measured this way
         "--out",
         out,
         *(
