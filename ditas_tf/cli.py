@@ -86,7 +86,7 @@ def _train_options(fn):
             "--config",
             "configs",
             multiple=True,
-            help="Preset (paper, repro, cpu, robust, cpu_white, cpu_quiet, smoke) or YAML file; repeatable.",
+            help="Preset (paper, repro, cpu, cpu10, cpu10_spectral, robust, cpu_white, cpu_quiet, smoke) or YAML file; repeatable.",
         ),
         click.option("--set", "overrides", multiple=True, help="Override section.key=value; repeatable."),
         click.option(

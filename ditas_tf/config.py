@@ -21,6 +21,7 @@ VARIANTS = ("M", "M-E", "M-D", "M-ED", "S", "deep-steg", "kreuk")
 BASELINES = ("deep-steg", "kreuk")
 HIDING_OUTPUTS = ("container", "residual", "residual_fixed_snr", "residual_masked")
 DOMAINS = ("raw", "stft")
+AUDIO_LAYOUTS = ("block", "spectral")
 
 
 @dataclasses.dataclass
@@ -63,6 +64,18 @@ class ModelConfig:
       sample_rate: the rate the networks run at (must equal data.sample_rate).
       stft_frame_length: STFT window for the ``stft`` domain and Kreuk.
       stft_frame_step: STFT hop.
+      audio_layout: how the stage networks see an audio block. ``block``
+        (the paper's): its samples row-major as a w x h image, then
+        space-to-depth like the secret. ``spectral``: its STFT
+        (``spectral_frame_length``, sqrt-Hann, 50 % overlap, the first
+        ``spectral_bins`` bins, magnitudes compressed by ``spectral_exponent``)
+        grouped into (w/b) x (h/b) time-frequency cells, and the hiding
+        network writes its output as such cells, through an inverse STFT
+        (:class:`ditas_tf.layers.SpectralCells`, raw domain only). The cells
+        stop under ``lowpass_hz``, so the revealer needs no low-pass filter.
+      spectral_frame_length: STFT frame of the ``spectral`` layout.
+      spectral_bins: bins the ``spectral`` layout keeps (from 0 Hz).
+      spectral_exponent: magnitude compression of the ``spectral`` layout's input.
       hide_stages: the most stages ``hide`` gives a tile on its own (0 = all
         t; ``--stages`` still asks for any). Inference only: a model may
         reveal better with every stage than the span's audibility allows.
@@ -87,6 +100,10 @@ class ModelConfig:
     sample_rate: int = 16000
     stft_frame_length: int = 128
     stft_frame_step: int = 64
+    audio_layout: str = "block"
+    spectral_frame_length: int = 256
+    spectral_bins: int = 96
+    spectral_exponent: float = 0.5
     hide_stages: int = 0
 
     @property
@@ -348,6 +365,26 @@ class Config:
                     f"the STFT of one subsequence ({frames} frames x {bins} bins) must cover "
                     f"image_size x image_size: use model.stft_frame_length={2 * m.image_size}"
                 )
+        _choice("model.audio_layout", m.audio_layout, AUDIO_LAYOUTS)
+        if m.audio_layout == "spectral":
+            if m.domain != "raw" or m.variant in BASELINES:
+                raise ConfigError("model.audio_layout 'spectral' needs a DITAS variant and model.domain=raw")
+            if not 0 < m.spectral_exponent <= 1:
+                raise ConfigError(f"model.spectral_exponent must be in (0, 1], got {m.spectral_exponent}")
+            from ditas_tf.masking import spectral_grid
+
+            try:
+                spectral_grid(
+                    m.block_samples, m.image_size // m.space_to_depth, m.spectral_frame_length, m.spectral_bins
+                )
+            except ValueError as exc:
+                raise ConfigError(f"model.audio_layout 'spectral': {exc}") from None
+            top = m.spectral_bins * m.sample_rate / m.spectral_frame_length
+            if m.lowpass_hz > 0 and top > m.lowpass_hz:
+                raise ConfigError(
+                    f"model.audio_layout 'spectral': its {m.spectral_bins} bins reach {top:.0f} Hz, past "
+                    f"model.lowpass_hz ({m.lowpass_hz:.0f}): the revealer reads the cells unfiltered"
+                )
         if m.hiding_output == "residual_masked":
             if m.domain != "raw":
                 raise ConfigError("model.hiding_output 'residual_masked' needs model.domain=raw")
@@ -392,7 +429,7 @@ def _positive(key: str, value: int, upper: int) -> None:
         raise ConfigError(f"{key} must be an integer in 1..{upper}, got {value!r}")
 
 
-PRESETS = ("paper", "cpu", "cpu10", "robust", "cpu_white", "cpu_quiet", "repro", "smoke")
+PRESETS = ("paper", "cpu", "cpu10", "cpu10_spectral", "robust", "cpu_white", "cpu_quiet", "repro", "smoke")
 
 
 def preset_path(name: str):

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from ditas_tf import masking
-from ditas_tf.masking import lowpass_kernel
+from ditas_tf.masking import lowpass_kernel, spectral_grid
 
 PACKAGE = "ditas_tf"
 
@@ -238,6 +238,110 @@ class MaskedResidual(keras.layers.Layer):
             "frame_length": self.frame_length,
             "mode": self.mode,
             "bound_db": self.bound_db,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SpectralCells(keras.layers.Layer):
+    """Audio block -> its STFT as a ``cells`` x ``cells`` grid of time-frequency cells (``spectral`` layout).
+
+    A w x h x 1 block (row-major samples) is cut into half-overlapping
+    sqrt-Hann frames (those of :mod:`ditas_tf.masking`, the mask's own STFT);
+    frames 1..N/hop and the first ``bins`` bins are kept; each bin's
+    magnitude is compressed to ``(|X| / rms) ** exponent`` with its phase kept
+    (speech spans a wide range of levels); and frames x bins are grouped so
+    that cell (r, c) holds frames in row r and bins in column c, their real and
+    imaginary parts as channels. Neighbouring body pixels are then neighbouring
+    times and frequencies, as in the mask, instead of samples 64 apart.
+    DFTs are constant matrix products (TFLite builtins).
+    """
+
+    def __init__(self, cells: int, frame_length: int = 256, bins: int = 96, exponent: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.cells = int(cells)
+        self.frame_length = int(frame_length)
+        self.bins = int(bins)
+        self.exponent = float(exponent)
+        fwd, _ = masking.dft_matrices(self.frame_length)
+        k = self.frame_length // 2 + 1
+        # Only the kept bins: [Re_0..Re_{bins-1} | Im_0..Im_{bins-1}].
+        self._fwd = np.concatenate([fwd[:, : self.bins], fwd[:, k : k + self.bins]], axis=1).astype(np.float32)
+
+    def call(self, block):
+        n, m = block.shape[1], block.shape[2]
+        fr, fc = spectral_grid(n * m, self.cells, self.frame_length, self.bins)
+        g, nb = self.cells, self.bins
+        # Frames 1..N/hop: the first frame, half padding, is dropped so that N/hop frames remain.
+        frames = _frames(tf.reshape(block, [-1, n * m]), self.frame_length)[:, 1:]
+        spec = tf.matmul(tf.reshape(frames, [-1, self.frame_length]), tf.constant(self._fwd))
+        spec = tf.reshape(spec, [-1, fr * g, 2 * nb])
+        re, im = spec[..., :nb], spec[..., nb:]
+        power = re * re + im * im
+        rms = tf.sqrt(tf.reduce_mean(power, axis=[1, 2], keepdims=True) + 1e-20)
+        # |X| ** e with the phase kept: X * (|X| + floor) ** (e - 1), in block-RMS units.
+        scale = tf.exp((self.exponent - 1.0) * tf.math.log(tf.sqrt(power + 1e-20) / rms + masking.MASK_FLOOR))
+        scale = scale / rms
+        x = tf.stack([re * scale, im * scale], axis=-1)  # [B, frames, bins, 2]
+        x = tf.reshape(x, [-1, g, fr, g, fc, 2])
+        x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+        return tf.reshape(x, [-1, g, g, fr * fc * 2])
+
+    def compute_output_shape(self, s):
+        fr, fc = spectral_grid(s[1] * s[2], self.cells, self.frame_length, self.bins)
+        return (s[0], self.cells, self.cells, fr * fc * 2)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "cells": self.cells,
+            "frame_length": self.frame_length,
+            "bins": self.bins,
+            "exponent": self.exponent,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CellsToAudio(keras.layers.Layer):
+    """A grid of time-frequency cells (``SpectralCells``' layout, no compression) -> a w x h x 1 block.
+
+    The inverse STFT of the cells' real and imaginary parts (bins past
+    ``bins`` and the half-padded first frame are zero), by overlap-add of
+    sqrt-Hann frames: the hiding network writes its modification as a spectrum.
+    """
+
+    def __init__(self, image_size: int, frame_length: int = 256, bins: int = 96, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = int(image_size)
+        self.frame_length = int(frame_length)
+        self.bins = int(bins)
+        _, inv = masking.dft_matrices(self.frame_length)
+        k = self.frame_length // 2 + 1
+        self._inv = np.concatenate([inv[: self.bins], inv[k : k + self.bins]], axis=0).astype(np.float32)
+
+    def call(self, x):
+        g = x.shape[1]
+        n = self.image_size
+        fr, fc = spectral_grid(n * n, g, self.frame_length, self.bins)
+        x = tf.reshape(x, [-1, g, g, fr, fc, 2])
+        x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+        x = tf.reshape(x, [-1, g * fr, self.bins, 2])
+        spec = tf.concat([x[..., 0], x[..., 1]], axis=-1)  # [B, frames, 2 * bins]
+        L = self.frame_length
+        frames = tf.reshape(tf.matmul(tf.reshape(spec, [-1, 2 * self.bins]), tf.constant(self._inv)), [-1, g * fr, L])
+        # Frame 0 (half padding) carries nothing: overlap-add expects it.
+        frames = tf.pad(frames, [[0, 0], [1, 0], [0, 0]])
+        out = _overlap_add(frames, L)
+        return tf.reshape(out, [-1, n, n, 1])
+
+    def compute_output_shape(self, s):
+        return (s[0], self.image_size, self.image_size, 1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "frame_length": self.frame_length,
+            "bins": self.bins,
         }
 
 

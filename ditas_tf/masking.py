@@ -87,6 +87,25 @@ def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
     return forward, inverse
 
 
+def spectral_grid(block_samples: int, cells: int, frame_length: int, bins: int) -> tuple[int, int]:
+    """(frames, bins) of one T-F cell of the ``spectral`` audio layout, or ValueError.
+
+    A block of ``block_samples`` is cut into ``block_samples / hop`` frames (hop = frame_length / 2;
+    the frames of :func:`ditas_tf.masking.frames` but the first); ``cells`` x ``cells`` cells split
+    them and the first ``bins`` bins evenly.
+    """
+    hop = frame_length // 2
+    if frame_length < 4 or frame_length % 4 or block_samples % hop:
+        raise ValueError(f"frame length {frame_length}: its half must divide the block ({block_samples} samples)")
+    frames = block_samples // hop
+    if frames % cells or bins % cells or not 0 < bins <= frame_length // 2:
+        raise ValueError(
+            f"{frames} frames x {bins} bins do not split into {cells} x {cells} cells "
+            f"(bins must be in 1..{frame_length // 2})"
+        )
+    return frames // cells, bins // cells
+
+
 def frames(x: np.ndarray, frame_length: int) -> np.ndarray:
     """[..., N] -> [..., N / hop + 1, L] half-overlapping frames of x padded by hop at both ends."""
     hop = frame_length // 2

@@ -17,6 +17,11 @@ stages; ``M-ED`` does both; ``S`` uses one hiding and one revealing
 sub-network for every stage; ``M`` has independent stages.
 
 The residual block (Fig. 2) is conv3x3 - ReLU - conv3x3 plus the identity.
+
+An audio block reaches a stage network as its samples (``model.audio_layout=block``, the paper's
+w x h reshape, then space-to-depth) or as time-frequency cells of its STFT (``spectral``:
+:class:`ditas_tf.layers.SpectralCells`; the hiding network then writes cells that
+:class:`ditas_tf.layers.CellsToAudio` turns into audio).
 """
 
 from __future__ import annotations
@@ -34,17 +39,20 @@ from ditas_tf.layers import (
     BlockNormalize,
     BlockSTFT,
     BlocksToCover,
+    CellsToAudio,
     CoverToBlocks,
     DepthToSpace,
     FixedSNRResidual,
     MaskedResidual,
     QuantizationNoise,
     SpaceToDepth,
+    SpectralCells,
     Spread,
     StackStages,
     TakeChannel,
     TrainingChannel,
 )
+from ditas_tf.masking import spectral_grid
 
 DITAS_VARIANTS = ("M", "M-E", "M-D", "M-ED", "S")
 
@@ -67,6 +75,24 @@ def _body(x, prev, cfg: ModelConfig, name: str):
     return x
 
 
+def _cell_channels(cfg: ModelConfig) -> int:
+    """Channels of one time-frequency cell of the ``spectral`` layout (real and imaginary parts)."""
+    fr, fc = spectral_grid(
+        cfg.block_samples, cfg.image_size // cfg.space_to_depth, cfg.spectral_frame_length, cfg.spectral_bins
+    )
+    return 2 * fr * fc
+
+
+def _spectral_cells(cfg: ModelConfig, block, name: str):
+    return SpectralCells(
+        cfg.image_size // cfg.space_to_depth,
+        cfg.spectral_frame_length,
+        cfg.spectral_bins,
+        cfg.spectral_exponent,
+        name=name,
+    )(block)
+
+
 def build_hiding_stage(cfg: ModelConfig, name: str, connected: bool) -> keras.Model:
     """H_i: residual image + cover block (+ previous features) -> (block, features).
 
@@ -77,15 +103,25 @@ def build_hiding_stage(cfg: ModelConfig, name: str, connected: bool) -> keras.Mo
     residual = keras.Input((n, n, 3), name="residual")
     cover = keras.Input((n, n, 1), name="cover_block")
     inputs = [residual, cover]
-    x = layers.Concatenate(name="concat")([residual, cover])
-    x = SpaceToDepth(b, name="space_to_depth")(x)
+    if cfg.audio_layout == "spectral":
+        x = layers.Concatenate(name="concat")(
+            [SpaceToDepth(b, name="space_to_depth")(residual), _spectral_cells(cfg, cover, "cover_cells")]
+        )
+    else:
+        x = layers.Concatenate(name="concat")([residual, cover])
+        x = SpaceToDepth(b, name="space_to_depth")(x)
     prev = None
     if connected:
         prev = keras.Input((n // b, n // b, cfg.width), name="previous_features")
         inputs.append(prev)
     feats = _body(x, prev, cfg, "body")
-    out = layers.Conv2D(b * b, 3, padding="same", name="tail")(feats)
-    out = DepthToSpace(b, name="depth_to_space")(out)
+    if cfg.audio_layout == "spectral":
+        # The tail writes the modification's spectrum, cell by cell; an inverse STFT makes it audio.
+        out = layers.Conv2D(_cell_channels(cfg), 3, padding="same", name="tail")(feats)
+        out = CellsToAudio(n, cfg.spectral_frame_length, cfg.spectral_bins, name="cells_to_audio")(out)
+    else:
+        out = layers.Conv2D(b * b, 3, padding="same", name="tail")(feats)
+        out = DepthToSpace(b, name="depth_to_space")(out)
     return keras.Model(inputs, [out, feats], name=name)
 
 
@@ -94,7 +130,10 @@ def build_revealing_stage(cfg: ModelConfig, name: str, connected: bool) -> keras
     n, b = cfg.image_size, cfg.space_to_depth
     container = keras.Input((n, n, 1), name="container_block")
     inputs = [container]
-    x = SpaceToDepth(b, name="space_to_depth")(container)
+    if cfg.audio_layout == "spectral":
+        x = _spectral_cells(cfg, container, "container_cells")
+    else:
+        x = SpaceToDepth(b, name="space_to_depth")(container)
     prev = None
     if connected:
         prev = keras.Input((n // b, n // b, cfg.width), name="previous_features")
@@ -195,9 +234,10 @@ def _normalizes(cfg: ModelConfig, hiding: bool) -> bool:
 def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
     domain = _Domain(cfg)
     x, _ = domain.forward(block, i, role)
-    if cfg.lowpass_hz > 0 and cfg.domain == "raw" and cfg.hiding_output != "container":
+    if cfg.lowpass_hz > 0 and cfg.domain == "raw" and cfg.hiding_output != "container" and cfg.audio_layout == "block":
         # The modification lives below lowpass_hz: the cover above it is only noise to
         # the revealer, and this makes the result independent of the resampler used.
+        # (The spectral layout's cells stop at spectral_bins, under the cut-off: they need no filter.)
         x = BlockLowPass(cfg.lowpass_hz, cfg.sample_rate, name=f"{role}_lowpass_{i}")(x)
     if _normalizes(cfg, hiding=False):
         x = BlockNormalize(name=f"{role}_normalize_{i}")(x)

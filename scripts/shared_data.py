@@ -122,17 +122,18 @@ def arm_summary(model_report: dict) -> dict:
 
 
 def compare_to_control(
-    control: str, arms: dict, command: str, max_images: int, name: str, extra=None, **options
+    control: str | None, arms: dict, command: str, max_images: int, name: str, extra=None, **options
 ) -> None:
-    """Evaluate release 5's default (``control``) and each arm's run folder (``arms``: label -> run) on the
-    arms' pairs (:func:`evaluate_arms`, ``options`` passed on) and write the comparison to ``name``.
+    """Evaluate release 5's default (``control``; None: arms only) and each arm's run folder (``arms``:
+    label -> run) on the arms' pairs (:func:`evaluate_arms`, ``options`` passed on) and write the
+    comparison to ``name``.
 
     Each arm's line: its run, the step evaluated (the latest checkpoint's: model.weights.h5 is written
     with every checkpoint), :func:`arm_summary`, and ``extra(model_report)`` when given.
     """
     from ditas_tf.run_dir import latest_step
 
-    runs = {"control_r5": control, **arms}
+    runs = ({"control_r5": control} if control else {}) | arms
     steps_at_eval = {label: latest_step(run) for label, run in runs.items()}
     rep = evaluate_arms(list(runs.values()), max_images, **options)
     result = {"command": command, "arms": {}}

@@ -106,3 +106,13 @@ def test_a_base_must_be_a_preset(tmp_path):
     p.write_text("base: smoke\ntrain:\n  steps: 5\n")
     cfg = load_config([str(p)])
     assert cfg.train.steps == 5 and cfg.model == load_config(["smoke"]).model
+
+
+def test_train_help_names_every_preset():
+    from click.testing import CliRunner
+
+    from ditas_tf.cli import train_main
+
+    out = CliRunner().invoke(train_main, ["--help"]).output
+    listed = out.split("Preset (", 1)[1].split(")", 1)[0].replace("\n", " ")
+    assert {p.strip() for p in listed.split(",")} == set(PRESETS)

@@ -115,3 +115,33 @@ def test_fewer_stages_on_the_full_graph_equal_keras(both, k):
     rb = keras_.reveal_array(a.container, rate, all_stages=True)
     assert ra.shape == (k, 64, 64, 3)
     assert np.max(np.abs(ra - rb)) < 1e-4
+
+
+def test_spectral_layout_converts_and_agrees(tmp_path, data_root):
+    """A model of the ``spectral`` audio layout converts to LiteRT builtins and equals Keras (package_graphs' check)."""
+    from conftest import tiny_config
+    from test_networks import SPECTRAL
+
+    from ditas_tf.config import save_config
+    from ditas_tf.export_lib import package_graphs
+    from ditas_tf.networks import build_system
+    from ditas_tf.stego import Steganographer
+
+    cfg = tiny_config(**SPECTRAL)
+    folder = tmp_path / "spectral"
+    folder.mkdir()
+    save_config(cfg, str(folder / "config.yaml"))
+    build_system(cfg.model, quantization_noise=False).save_weights(str(folder / "model.weights.h5"))
+    images = [os.path.join(data_root, "images", "test", "set5")]
+    audio = [os.path.join(data_root, "audio", "timit")]
+    report = package_graphs(str(folder), images, audio, count=4)
+    v = report["verification"]
+    assert v["container_max_abs_diff"] <= 1e-4 and abs(v["psnr_loss_db"]) <= 0.01, v
+    # The TensorFlow-free runner hides and reveals with those graphs as Keras does.
+    lite = Steganographer.load(str(folder), backend="litert")
+    keras_ = Steganographer.load(str(folder), backend="keras")
+    x, rate = sf.read(COVER, dtype="float32")
+    img = load_image(IMAGE)[:16, :16]
+    a = lite.hide_array(img, x, rate, key="k").container
+    b = keras_.hide_array(img, x, rate, key="k").container
+    assert np.max(np.abs(a - b)) < 1e-4

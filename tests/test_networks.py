@@ -145,3 +145,83 @@ def test_params_and_flops_are_counted():
     f_hide, f_rev = count_flops(system.hider()), count_flops(system.revealer())
     # Every conv is counted: a 3x3 conv at 8x8 with 8->8 channels alone is 2*8*8*9*8*8 flops.
     assert f_rev > 2 * 8 * 8 * 9 * 8 * 8 and f_hide > f_rev
+
+
+SPECTRAL = dict(
+    variant="M-ED",
+    hiding_output="residual_masked",
+    mask_mode="bounded",
+    normalize_audio=True,
+    audio_layout="spectral",
+    spectral_frame_length=64,
+    spectral_bins=16,
+)
+
+
+def test_spectral_cells_are_the_stft_and_invert():
+    """SpectralCells is the block's STFT, cell by cell; CellsToAudio inverts it to the band-limited block."""
+    from ditas_tf import masking
+    from ditas_tf.layers import CellsToAudio, SpectralCells
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 64, 1)).astype(np.float32)
+    L, bins, g = 256, 96, 16
+    fwd, inv = masking.dft_matrices(L)
+    spec = masking.frames(x.reshape(2, -1).astype(np.float64), L)[:, 1:] @ fwd  # [2, 32, 258]
+    re, im = spec[..., :bins], spec[..., L // 2 + 1 : L // 2 + 1 + bins]
+    rms = np.sqrt(np.mean(re**2 + im**2, axis=(1, 2)))
+    cells = SpectralCells(g, L, bins, exponent=1.0)(x).numpy()
+    assert cells.shape == (2, g, g, 2 * 2 * 6)
+    # Cell (r, c), channel ((f * 6) + b) * 2 + part: frame 2r + f, bin 6c + b.
+    got = cells.reshape(2, g, g, 2, 6, 2).transpose(0, 1, 3, 2, 4, 5).reshape(2, 32, bins, 2)
+    np.testing.assert_allclose(got[..., 0], re / rms[:, None, None], atol=2e-4)
+    np.testing.assert_allclose(got[..., 1], im / rms[:, None, None], atol=2e-4)
+    # Compression keeps the phase and maps |X| / rms to (|X| / rms) ** 0.5.
+    half = SpectralCells(g, L, bins, exponent=0.5)(x).numpy().reshape(2, g, g, 2, 6, 2)
+    mag = np.hypot(half[..., 0], half[..., 1])
+    full = np.hypot(cells.reshape(2, g, g, 2, 6, 2)[..., 0], cells.reshape(2, g, g, 2, 6, 2)[..., 1])
+    np.testing.assert_allclose(mag, np.sqrt(full + 1e-3) * full / (full + 1e-3), rtol=2e-3, atol=2e-3)
+    # The inverse: the block with every bin past `bins` removed (the first hop has only half a window).
+    back = CellsToAudio(64, L, bins)(cells * rms[:, None, None, None].astype(np.float32)).numpy().reshape(2, -1)
+    full_spec = spec.copy()
+    full_spec[..., bins : L // 2 + 1] = 0
+    full_spec[..., L // 2 + 1 + bins :] = 0
+    frames = np.concatenate([np.zeros((2, 1, L)), full_spec @ inv], axis=1)
+    hop = L // 2
+    ola = np.zeros((2, (frames.shape[1] + 1) * hop))
+    for j in range(frames.shape[1]):
+        ola[:, j * hop : j * hop + L] += frames[:, j]
+    np.testing.assert_allclose(back, ola[:, hop:-hop], atol=1e-4)
+
+
+def test_spectral_layout_keeps_the_level_and_trains():
+    cfg = tiny_config(**SPECTRAL)
+    system = build_system(cfg.model)
+    h = system.stage_networks.hiding[0]
+    assert h.get_layer("cover_cells") is not None and h.get_layer("cells_to_audio") is not None
+    assert system.stage_networks.revealing[0].get_layer("container_cells") is not None
+    batch = _batch(cfg)
+    out = system.training_model(batch, training=False)
+    cov = batch["cover_audio"].reshape(2, cfg.model.stages, -1)
+    mod = out["container_audio"].numpy().reshape(2, cfg.model.stages, -1) - cov
+    snr = 10 * np.log10(np.sum(cov**2, axis=-1) / np.sum(mod**2, axis=-1))
+    np.testing.assert_allclose(snr, cfg.model.target_snr_db, atol=1e-3)  # the mask and level are unchanged
+    test_shapes_names_and_gradient_step(SPECTRAL)
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        dict(spectral_bins=15),  # 15 bins do not split into 8 columns
+        dict(spectral_frame_length=48),  # the hop (24) does not divide the 256-sample block
+        dict(spectral_bins=40),  # more bins than the frame has
+        dict(spectral_exponent=0.0),
+        dict(audio_layout="stft"),
+        dict(lowpass_hz=3000.0),  # the 16 bins reach 4 kHz, past the cut-off the revealer relies on
+    ],
+)
+def test_spectral_layout_bad_settings_are_named(sets):
+    from ditas_tf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="audio_layout|spectral"):
+        tiny_config(**(SPECTRAL | sets)).validate()
