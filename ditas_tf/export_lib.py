@@ -82,14 +82,15 @@ FLOAT_FRONT_END_OPS = ["STRIDED_SLICE", "RESHAPE", "EXPAND_DIMS", "MEAN", "MAXIM
 
 
 def _front_end_nodes(float_blob: bytes) -> list:
-    """Output tensor names of the low-pass convolutions in a float TFLite reveal model."""
+    """Output tensor names of the front end's layers in a float TFLite reveal model: the low-pass
+    convolutions (``block`` layout) or the STFT cells (``spectral`` layout, SpectralCells)."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=float_blob)
     names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
     out = []
     for op in interp._get_ops_details():  # the only listing of ops and their output tensors
-        out += [names[i] for i in op["outputs"] if "_lowpass_" in names[i]]
+        out += [names[i] for i in op["outputs"] if "_lowpass_" in names[i] or "container_cells" in names[i]]
     return out
 
 

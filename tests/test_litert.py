@@ -117,31 +117,62 @@ def test_fewer_stages_on_the_full_graph_equal_keras(both, k):
     assert np.max(np.abs(ra - rb)) < 1e-4
 
 
-def test_spectral_layout_converts_and_agrees(tmp_path, data_root):
-    """A model of the ``spectral`` audio layout converts to LiteRT builtins and equals Keras (package_graphs' check)."""
+@pytest.fixture
+def spectral_folder(tmp_path):
+    """A model folder (config.yaml, model.weights.h5) of a tiny untrained ``spectral``-layout model."""
     from conftest import tiny_config
     from test_networks import SPECTRAL
 
     from ditas_tf.config import save_config
-    from ditas_tf.export_lib import package_graphs
     from ditas_tf.networks import build_system
-    from ditas_tf.stego import Steganographer
 
     cfg = tiny_config(**SPECTRAL)
     folder = tmp_path / "spectral"
     folder.mkdir()
     save_config(cfg, str(folder / "config.yaml"))
     build_system(cfg.model, quantization_noise=False).save_weights(str(folder / "model.weights.h5"))
+    return str(folder)
+
+
+def test_spectral_layout_converts_and_agrees(spectral_folder, data_root):
+    """A model of the ``spectral`` audio layout converts to LiteRT builtins and equals Keras (package_graphs' check)."""
+    from ditas_tf.export_lib import package_graphs
+    from ditas_tf.stego import Steganographer
+
+    folder = spectral_folder
     images = [os.path.join(data_root, "images", "test", "set5")]
     audio = [os.path.join(data_root, "audio", "timit")]
-    report = package_graphs(str(folder), images, audio, count=4)
+    report = package_graphs(folder, images, audio, count=4)
     v = report["verification"]
     assert v["container_max_abs_diff"] <= 1e-4 and abs(v["psnr_loss_db"]) <= 0.01, v
     # The TensorFlow-free runner hides and reveals with those graphs as Keras does.
-    lite = Steganographer.load(str(folder), backend="litert")
-    keras_ = Steganographer.load(str(folder), backend="keras")
+    lite = Steganographer.load(folder, backend="litert")
+    keras_ = Steganographer.load(folder, backend="keras")
     x, rate = sf.read(COVER, dtype="float32")
     img = load_image(IMAGE)[:16, :16]
     a = lite.hide_array(img, x, rate, key="k").container
     b = keras_.hide_array(img, x, rate, key="k").container
     assert np.max(np.abs(a - b)) < 1e-4
+
+
+def test_spectral_full_int8_keeps_the_stft_cells_in_float(tmp_path, spectral_folder):
+    """full_int8 quantizes the stage networks' convolutions, not the spectral front end, whose LOG and
+    EXP ruin a trained revealer in int8 (docs/benchmarks.md, "The spectral layout in int8")."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ditas_tf import export_lib
+    from ditas_tf.stego import Steganographer
+
+    steg = Steganographer.load(spectral_folder, backend="keras")
+    saved = str(tmp_path / "saved_model")
+    export_lib.build_archive(steg).write_out(saved, verbose=False)
+    rng = np.random.default_rng(0)
+    calibration = (0.1 * rng.standard_normal((8, steg.cfg.model.cover_samples))).astype(np.float32)
+    blob = export_lib.convert(saved, "full_int8", calibration)
+    interp = Interpreter(model_content=blob)
+    dtypes = {t["index"]: t["dtype"] for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()
+    kinds = {(op["op_name"], np.dtype(dtypes[op["inputs"][0]]).name) for op in ops}
+    assert ("CONV_2D", "int8") in kinds  # the networks are quantized
+    for name in ("LOG", "EXP", "FULLY_CONNECTED"):  # the cells' DFT and compression are not
+        assert (name, "float32") in kinds and (name, "int8") not in kinds, kinds
