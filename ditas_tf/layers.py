@@ -29,8 +29,10 @@ class CoverToBlocks(keras.layers.Layer):
 
     def call(self, cover):
         n = self.image_size
-        blocks = tf.reshape(cover, [-1, self.stages, n, n, 1])
-        return [blocks[:, i] for i in range(self.stages)]
+        s = n * n
+        # 2-D slices, then a reshape per block: TFLite slices a 5-D [B, t, h, w, 1] view about
+        # fifty times slower (0.45 ms for ten 64x64 blocks; docs/benchmarks.md).
+        return [tf.reshape(cover[:, i * s : (i + 1) * s], [-1, n, n, 1]) for i in range(self.stages)]
 
     def compute_output_shape(self, input_shape):
         n = self.image_size
@@ -45,8 +47,8 @@ class BlocksToCover(keras.layers.Layer):
     """List of t blocks [B, h, w, 1] -> [B, t*w*h], the exact inverse of CoverToBlocks."""
 
     def call(self, blocks):
-        stacked = tf.stack(blocks, axis=1)
-        return tf.reshape(stacked, [-1, len(blocks) * blocks[0].shape[1] * blocks[0].shape[2]])
+        s = blocks[0].shape[1] * blocks[0].shape[2]
+        return tf.concat([tf.reshape(b, [-1, s]) for b in blocks], axis=-1)
 
     def compute_output_shape(self, input_shapes):
         n = input_shapes[0][1] * input_shapes[0][2]
@@ -264,8 +266,10 @@ class SpectralCells(keras.layers.Layer):
         self.exponent = float(exponent)
         fwd, _ = masking.dft_matrices(self.frame_length)
         k = self.frame_length // 2 + 1
-        # Only the kept bins: [Re_0..Re_{bins-1} | Im_0..Im_{bins-1}].
-        self._fwd = np.concatenate([fwd[:, : self.bins], fwd[:, k : k + self.bins]], axis=1).astype(np.float32)
+        # Only the kept bins, real and imaginary parts interleaved: [Re_0, Im_0, Re_1, Im_1, ...],
+        # so the product is already the cells' channel order and no stack of the parts is needed.
+        parts = np.stack([fwd[:, : self.bins], fwd[:, k : k + self.bins]], axis=-1)
+        self._fwd = parts.reshape(self.frame_length, 2 * self.bins).astype(np.float32)
 
     def call(self, block):
         n, m = block.shape[1], block.shape[2]
@@ -274,16 +278,20 @@ class SpectralCells(keras.layers.Layer):
         # Frames 1..N/hop: the first frame, half padding, is dropped so that N/hop frames remain.
         frames = _frames(tf.reshape(block, [-1, n * m]), self.frame_length)[:, 1:]
         spec = tf.matmul(tf.reshape(frames, [-1, self.frame_length]), tf.constant(self._fwd))
-        spec = tf.reshape(spec, [-1, fr * g, 2 * nb])
-        re, im = spec[..., :nb], spec[..., nb:]
-        power = re * re + im * im
-        rms = tf.sqrt(tf.reduce_mean(power, axis=[1, 2], keepdims=True) + 1e-20)
+        spec = tf.reshape(spec, [-1, fr * g, nb, 2])  # [B, frames, bins, (Re, Im)]
+        power = tf.reduce_sum(spec * spec, axis=-1, keepdims=True)
+        rms = tf.sqrt(tf.reduce_mean(power, axis=[1, 2, 3], keepdims=True) + 1e-20)
         # |X| ** e with the phase kept: X * (|X| + floor) ** (e - 1), in block-RMS units.
-        scale = tf.exp((self.exponent - 1.0) * tf.math.log(tf.sqrt(power + 1e-20) / rms + masking.MASK_FLOOR))
-        scale = scale / rms
-        x = tf.stack([re * scale, im * scale], axis=-1)  # [B, frames, bins, 2]
-        x = tf.reshape(x, [-1, g, fr, g, fc, 2])
-        x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+        level = tf.sqrt(power + 1e-20) / rms + masking.MASK_FLOOR
+        if self.exponent == 0.5:
+            scale = tf.math.rsqrt(level)  # the same value; LiteRT runs it faster than EXP(LOG)
+        else:
+            scale = tf.exp((self.exponent - 1.0) * tf.math.log(level))
+        x = spec * (scale / rms)
+        # Cell (r, c) takes frames r*fr.. and bins c*fc..; only the frame and column axes swap
+        # (a 4-D transpose: LiteRT's 6-D one is several times slower).
+        x = tf.reshape(x, [-1, fr, g, fc * 2])
+        x = tf.transpose(x, [0, 2, 1, 3])
         return tf.reshape(x, [-1, g, g, fr * fc * 2])
 
     def compute_output_shape(self, s):

@@ -9,6 +9,8 @@ Measures before anything is changed (issue: the full-int8 revealer at 1 ms):
   64x64 image on 1 and 2 threads, and the int8 file's PSNR loss on those pairs;
 * its front end alone (cut the container into blocks, low-pass, divide by each
   block's RMS: the layers up to ``reveal_normalize_i``), float32, the same way;
+* for the ``spectral`` layout, that front end with each stage's STFT cells
+  (``container_cells``, which full int8 also keeps in float32);
 * the op types in each file, quantize / dequantize pairs included.
 """
 
@@ -63,13 +65,21 @@ def _ops(path: str) -> dict:
     return dict(collections.Counter(op["op_name"] for op in interp._get_ops_details()))
 
 
-def _front_end(steg, path: str) -> None:
-    """The revealer up to every ``reveal_normalize_i`` output, as a float32 TFLite file."""
+def _front_end(steg, path: str, cells: bool = False) -> None:
+    """The revealer up to every ``reveal_normalize_i`` output (``cells``: then through each revealing
+    stage's own ``container_cells`` layer), as a float32 TFLite file."""
     import keras
     import tensorflow as tf
 
     revealer = steg.system.revealer()
     outs = [layer.output for layer in revealer.layers if layer.name.startswith("reveal_normalize_")]
+    if cells:
+        # Each stage's own cells layer, re-made from its config (no weights) under a unique name.
+        layers = [stage.get_layer("container_cells") for stage in steg.system.stage_networks.revealing]
+        outs = [
+            type(layer).from_config({**layer.get_config(), "name": f"container_cells_{i + 1}"})(x)
+            for i, (layer, x) in enumerate(zip(layers, outs))
+        ]
     front = keras.Model(revealer.input, outs)
     fn = tf.function(lambda x: front(x, training=False))
     concrete = fn.get_concrete_function(tf.TensorSpec([1, steg.cfg.model.cover_samples], tf.float32))
@@ -92,7 +102,7 @@ def main() -> None:
         audio=[os.path.join(DATA, "audio", "LJSpeech-1.1")],
     )
     x = pairs["containers"][:1].astype(np.float32)
-    result = {"command": f"python scripts/profile_reveal.py --model {a.model}", "files": {}}
+    result = {"command": f"python scripts/profile_reveal.py --model {a.model} --out {os.path.relpath(a.out, HERE)}", "files": {}}
     with tempfile.TemporaryDirectory() as tmp:
         saved = os.path.join(tmp, "saved_model")
         export_lib.build_archive(steg).write_out(saved, verbose=False)
@@ -104,6 +114,9 @@ def main() -> None:
                 f.write(blob)
         paths["front_end_float32"] = os.path.join(tmp, "front_end.tflite")
         _front_end(steg, paths["front_end_float32"])
+        if steg.cfg.model.audio_layout == "spectral":
+            paths["front_end_with_cells_float32"] = os.path.join(tmp, "front_end_cells.tflite")
+            _front_end(steg, paths["front_end_with_cells_float32"], cells=True)
         psnr = {}
         for setting in ("float32", "full_int8"):
             revealed, _ = export_lib.run_tflite(paths[setting], pairs["containers"])

@@ -156,8 +156,8 @@ def test_spectral_layout_converts_and_agrees(spectral_folder, data_root):
 
 
 def test_spectral_full_int8_keeps_the_stft_cells_in_float(tmp_path, spectral_folder):
-    """full_int8 quantizes the stage networks' convolutions, not the spectral front end, whose LOG and
-    EXP ruin a trained revealer in int8 (docs/benchmarks.md, "The spectral layout in int8")."""
+    """full_int8 quantizes the stage networks' convolutions, not the spectral front end, whose DFT and
+    magnitude compression ruin a trained revealer in int8 (docs/benchmarks.md, "The spectral layout in int8")."""
     from ai_edge_litert.interpreter import Interpreter
 
     from ditas_tf import export_lib
@@ -174,5 +174,6 @@ def test_spectral_full_int8_keeps_the_stft_cells_in_float(tmp_path, spectral_fol
     ops = interp._get_ops_details()
     kinds = {(op["op_name"], np.dtype(dtypes[op["inputs"][0]]).name) for op in ops}
     assert ("CONV_2D", "int8") in kinds  # the networks are quantized
-    for name in ("LOG", "EXP", "FULLY_CONNECTED"):  # the cells' DFT and compression are not
+    # The cells' DFT and compression are not (exponent 0.5: SQRT and RSQRT instead of EXP(LOG)).
+    for name in ("SQRT", "RSQRT", "FULLY_CONNECTED"):
         assert (name, "float32") in kinds and (name, "int8") not in kinds, kinds
