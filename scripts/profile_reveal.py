@@ -102,7 +102,10 @@ def main() -> None:
         audio=[os.path.join(DATA, "audio", "LJSpeech-1.1")],
     )
     x = pairs["containers"][:1].astype(np.float32)
-    result = {"command": f"python scripts/profile_reveal.py --model {a.model} --out {os.path.relpath(a.out, HERE)}", "files": {}}
+    result = {
+        "command": f"python scripts/profile_reveal.py --model {a.model} --out {os.path.relpath(a.out, HERE)}",
+        "files": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         saved = os.path.join(tmp, "saved_model")
         export_lib.build_archive(steg).write_out(saved, verbose=False)
