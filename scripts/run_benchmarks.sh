@@ -32,6 +32,8 @@ section "Training step: the bare model step, cpu preset (issue: core library)" p
 section "Input pipeline, cpu preset (must deliver >= 5x the training step's consumption)" python scripts/bench_pipeline.py --config cpu --seconds 30
 section "ditas-train against the bare step (gap must be <= 10 %)" python scripts/bench_train.py --config cpu --steps 300
 section "ditas hide / ditas reveal of a 64x64 image, TensorFlow start-up included (<= 5 s each); batch reveal" python scripts/bench_hide_reveal.py --runs 5
+# export/ is a build output (not committed): export the shipped default before timing it.
+section "Export of the shipped default (export/default)" bash scripts/export_default.sh
 section "TFLite revealers, SavedModel, reference client (export/default)" python scripts/bench_tflite.py --export export/default
 cat >> "$out" <<'TEXT'
 ## Choosing the `cpu` preset: network layouts at equal cost
