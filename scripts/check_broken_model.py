@@ -1,7 +1,7 @@
 """Would the tests notice a broken model? Zero every revealing_stage_i weight of the shipped
 default, repackage it (weights and LiteRT graphs), run the test suite against it, restore.
 
-    python scripts/check_broken_model.py [pytest args, default: tests -q -x --no-header -p no:cacheprovider]
+    python scripts/check_broken_model.py [pytest args, default: tests -q -p no:cacheprovider -k 'promises or stego or litert or sync']
 
 Prints the failing tests. The shipped folder is restored from a backup in every case.
 """
