@@ -61,6 +61,11 @@ class ModelConfig:
         makes the model independent of the cover's loudness.
       lowpass_hz: low-pass cut-off of the modification (0 = off; residual
         modes, raw domain), so that it survives resampling to the cover's rate.
+      highpass_hz: the modification starts at this frequency (0 = off;
+        ``residual_masked``): the mask's STFT bins under it are left out, and
+        the ``spectral`` layout's cells read them as zero, so that the
+        DC-blocking and rumble filters that files go through remove nothing
+        the revealer needs.
       sample_rate: the rate the networks run at (must equal data.sample_rate).
       stft_frame_length: STFT window for the ``stft`` domain and Kreuk.
       stft_frame_step: STFT hop.
@@ -97,6 +102,7 @@ class ModelConfig:
     spread: bool = False
     normalize_audio: bool = False
     lowpass_hz: float = 0.0
+    highpass_hz: float = 0.0
     sample_rate: int = 16000
     stft_frame_length: int = 128
     stft_frame_step: int = 64
@@ -399,6 +405,11 @@ class Config:
                 )
         elif m.spread:
             raise ConfigError("model.spread needs model.hiding_output=residual_masked")
+        elif m.highpass_hz:
+            raise ConfigError("model.highpass_hz needs model.hiding_output=residual_masked")
+        top = m.lowpass_hz if m.lowpass_hz > 0 else m.sample_rate / 2
+        if not 0 <= m.highpass_hz < top / 2:
+            raise ConfigError(f"model.highpass_hz must be in [0, {top / 2:.0f}), got {m.highpass_hz}")
         if m.sample_rate != d.sample_rate:
             raise ConfigError(f"model.sample_rate ({m.sample_rate}) must equal data.sample_rate ({d.sample_rate})")
         if not 0 <= m.lowpass_hz < m.sample_rate / 2:

@@ -170,7 +170,8 @@ class MaskedResidual(keras.layers.Layer):
     :func:`ditas_tf.masking.masked_modification` (the numpy reference) does.
     With ``mode="phase"`` every bin of delta is first divided by its own
     magnitude, so that the mask alone sets the magnitudes; ``mode="bounded"``
-    then lets the network move each magnitude within +-``bound_db`` of the mask. The DFTs are
+    then lets the network move each magnitude within +-``bound_db`` of the mask; bins under
+    ``low_bin`` are left out of the modification. The DFTs are
     constant matrix products and the framing is reshapes and slices, so the
     layer converts to TFLite builtin ops.
     """
@@ -182,6 +183,7 @@ class MaskedResidual(keras.layers.Layer):
         frame_length: int = 256,
         mode: str = "gain",
         bound_db: float = 6.0,
+        low_bin: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -190,9 +192,11 @@ class MaskedResidual(keras.layers.Layer):
         self.frame_length = int(frame_length)
         self.mode = mode
         self.bound_db = float(bound_db)
-        fwd, inv = masking.dft_matrices(self.frame_length)
+        self.low_bin = int(low_bin)
+        fwd, _ = masking.dft_matrices(self.frame_length)
         self._fwd = fwd.astype(np.float32)
-        self._inv = inv.astype(np.float32)
+        # Bins under low_bin (model.highpass_hz) are dropped in the synthesis: no extra op.
+        self._inv = masking.synthesis(self.frame_length, self.low_bin).astype(np.float32)
 
     def _spectrum(self, x):
         L = self.frame_length
@@ -240,6 +244,7 @@ class MaskedResidual(keras.layers.Layer):
             "frame_length": self.frame_length,
             "mode": self.mode,
             "bound_db": self.bound_db,
+            "low_bin": self.low_bin,
         }
 
 
@@ -255,17 +260,24 @@ class SpectralCells(keras.layers.Layer):
     that cell (r, c) holds frames in row r and bins in column c, their real and
     imaginary parts as channels. Neighbouring body pixels are then neighbouring
     times and frequencies, as in the mask, instead of samples 64 apart.
-    DFTs are constant matrix products (TFLite builtins).
+    Bins under ``low_bin`` (``model.highpass_hz``) read as zero. DFTs are
+    constant matrix products (TFLite builtins).
     """
 
-    def __init__(self, cells: int, frame_length: int = 256, bins: int = 96, exponent: float = 0.5, **kwargs):
+    def __init__(
+        self, cells: int, frame_length: int = 256, bins: int = 96, exponent: float = 0.5, low_bin: int = 0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.cells = int(cells)
         self.frame_length = int(frame_length)
         self.bins = int(bins)
         self.exponent = float(exponent)
+        self.low_bin = int(low_bin)
         fwd, _ = masking.dft_matrices(self.frame_length)
+        fwd = fwd.copy()
         k = self.frame_length // 2 + 1
+        fwd[:, : self.low_bin] = 0.0
+        fwd[:, k : k + self.low_bin] = 0.0
         # Only the kept bins, real and imaginary parts interleaved: [Re_0, Im_0, Re_1, Im_1, ...],
         # so the product is already the cells' channel order and no stack of the parts is needed.
         parts = np.stack([fwd[:, : self.bins], fwd[:, k : k + self.bins]], axis=-1)
@@ -305,6 +317,7 @@ class SpectralCells(keras.layers.Layer):
             "frame_length": self.frame_length,
             "bins": self.bins,
             "exponent": self.exponent,
+            "low_bin": self.low_bin,
         }
 
 
@@ -315,14 +328,16 @@ class CellsToAudio(keras.layers.Layer):
     The inverse STFT of the cells' real and imaginary parts (bins past
     ``bins`` and the half-padded first frame are zero), by overlap-add of
     sqrt-Hann frames: the hiding network writes its modification as a spectrum.
+    Bins under ``low_bin`` are dropped.
     """
 
-    def __init__(self, image_size: int, frame_length: int = 256, bins: int = 96, **kwargs):
+    def __init__(self, image_size: int, frame_length: int = 256, bins: int = 96, low_bin: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.frame_length = int(frame_length)
         self.bins = int(bins)
-        _, inv = masking.dft_matrices(self.frame_length)
+        self.low_bin = int(low_bin)
+        inv = masking.synthesis(self.frame_length, self.low_bin)
         k = self.frame_length // 2 + 1
         self._inv = np.concatenate([inv[: self.bins], inv[k : k + self.bins]], axis=0).astype(np.float32)
 
@@ -350,6 +365,7 @@ class CellsToAudio(keras.layers.Layer):
             "image_size": self.image_size,
             "frame_length": self.frame_length,
             "bins": self.bins,
+            "low_bin": self.low_bin,
         }
 
 

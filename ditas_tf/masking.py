@@ -66,6 +66,17 @@ def window(frame_length: int) -> np.ndarray:
     return np.sin(np.pi * (n + 0.5) / frame_length)
 
 
+def first_bin(highpass_hz: float, rate: int, frame_length: int) -> int:
+    """The first STFT bin at or above ``highpass_hz`` (0 when it is 0): the bins under it carry nothing.
+
+    ``model.highpass_hz`` keeps the modification out of the band that DC-blocking and rumble filters
+    remove, and keeps the spectral layout's networks from reading it.
+    """
+    if highpass_hz <= 0:
+        return 0
+    return int(np.ceil(highpass_hz * frame_length / rate - 1e-9))
+
+
 def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
     """(forward [L, 2K], inverse [2K, L]) real DFT matrices, K = L/2 + 1 bins.
 
@@ -85,6 +96,16 @@ def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
     inv_im = -(c[:, None] * np.sin(ang.T)) / L
     inverse = np.concatenate([inv_re, inv_im], axis=0) * window(L)[None, :]
     return forward, inverse
+
+
+def synthesis(frame_length: int, low_bin: int = 0) -> np.ndarray:
+    """The inverse DFT matrix of :func:`dft_matrices` with the rows of bins under ``low_bin`` zeroed."""
+    _, inv = dft_matrices(frame_length)
+    k = frame_length // 2 + 1
+    inv = inv.copy()
+    inv[:low_bin] = 0.0
+    inv[k : k + low_bin] = 0.0
+    return inv
 
 
 def spectral_grid(block_samples: int, cells: int, frame_length: int, bins: int) -> tuple[int, int]:
@@ -126,14 +147,55 @@ def overlap_add(fr: np.ndarray) -> np.ndarray:
     return out[..., hop:-hop]
 
 
-def mask_gain(cover: np.ndarray, exponent: float, frame_length: int = 256, floor: float = MASK_FLOOR) -> np.ndarray:
-    """Per-bin gain (|C| + floor * rms|C|) ** exponent, [..., F, K], for blocks [..., N]."""
+def _hann_smooth(x: np.ndarray, width: int, axis: int) -> np.ndarray:
+    """x smoothed along ``axis`` by a unit-sum Hann kernel of ``width`` taps ('same' size)."""
+    k = np.hanning(width + 2)[1:-1]
+    k = k / k.sum()
+    return np.apply_along_axis(lambda r: np.convolve(r, k, mode="same"), axis, x)
+
+
+def mask_gain(
+    cover: np.ndarray,
+    exponent: float,
+    frame_length: int = 256,
+    floor: float = MASK_FLOOR,
+    spread_bins: int = 1,
+    spread_frames: int = 1,
+) -> np.ndarray:
+    """Per-bin gain (|C| + floor * rms|C|) ** exponent, [..., F, K], for blocks [..., N].
+
+    ``spread_bins`` / ``spread_frames`` > 1 first smooth the cover's power over that many
+    neighbouring bins / frames (a Hann kernel): a crude spreading of masking across frequency and
+    time, measured by scripts/mask_calibration.py. The model's layer has no spreading.
+    """
     fwd, _ = dft_matrices(frame_length)
     spec = frames(cover, frame_length) @ fwd
     k = frame_length // 2 + 1
-    mag = np.sqrt(spec[..., :k] ** 2 + spec[..., k:] ** 2 + 1e-20)
+    power = spec[..., :k] ** 2 + spec[..., k:] ** 2
+    if spread_bins > 1:
+        power = _hann_smooth(power, spread_bins, -1)
+    if spread_frames > 1:
+        power = _hann_smooth(power, spread_frames, -2)
+    mag = np.sqrt(power + 1e-20)
     rms = np.sqrt(np.mean(mag**2, axis=(-2, -1), keepdims=True))
     return (mag + floor * rms + 1e-12) ** exponent
+
+
+def cover_limited_bits(cover: np.ndarray, modification: np.ndarray, frame_length: int = 256, bins: int = 96) -> float:
+    """Mean log2(1 + |M|^2 / |C|^2) over the STFT bins below ``bins`` of blocks [..., N].
+
+    A rough upper measure of what a receiver that treats the cover as unknown noise could read
+    from a modification M in each time-frequency bin of cover C (bits per bin): a modification
+    concentrated where the cover is weak scores high, one that follows the cover scores low.
+    """
+    fwd, _ = dft_matrices(frame_length)
+    k = frame_length // 2 + 1
+
+    def power(x):
+        s = frames(np.asarray(x, np.float64), frame_length) @ fwd
+        return (s[..., :k] ** 2 + s[..., k:] ** 2)[..., :bins]
+
+    return float(np.mean(np.log2(1.0 + power(modification) / (power(cover) + 1e-12))))
 
 
 def bounded_gain(relative: np.ndarray, bound_db: float) -> np.ndarray:
@@ -150,6 +212,9 @@ def shape(
     frame_length: int = 256,
     mode: str = "gain",
     bound_db: float = 6.0,
+    spread_bins: int = 1,
+    spread_frames: int = 1,
+    low_bin: int = 0,
 ) -> np.ndarray:
     """The modification ``delta`` [..., N] shaped by the cover's STFT magnitude (unscaled).
 
@@ -159,9 +224,10 @@ def shape(
     magnitudes and the network chooses the phases; ``mode="bounded"`` lets the
     network move each bin's magnitude too, but only within +-``bound_db`` of
     the mask (:func:`bounded_gain` of the bin's magnitude relative to delta's RMS).
+    Bins under ``low_bin`` (:func:`first_bin`) are left out of the result.
     """
     fwd, inv = dft_matrices(frame_length)
-    g = mask_gain(cover, exponent, frame_length)
+    g = mask_gain(cover, exponent, frame_length, spread_bins=spread_bins, spread_frames=spread_frames)
     spec = frames(delta, frame_length) @ fwd
     if mode in ("phase", "bounded"):
         k = frame_length // 2 + 1
@@ -172,7 +238,7 @@ def shape(
         if mode == "bounded":
             g = g * bounded_gain(floored / (rms + 1e-12), bound_db)
     spec = spec * np.concatenate([g, g], axis=-1)
-    return overlap_add(spec @ inv)
+    return overlap_add(spec @ synthesis(frame_length, low_bin))
 
 
 def masked_modification(
@@ -183,9 +249,12 @@ def masked_modification(
     frame_length: int = 256,
     mode: str = "gain",
     bound_db: float = 6.0,
+    spread_bins: int = 1,
+    spread_frames: int = 1,
+    low_bin: int = 0,
 ) -> np.ndarray:
     """Shaped modification rescaled to sit exactly ``snr_db`` under each block [..., N]."""
-    m = shape(delta, cover, exponent, frame_length, mode, bound_db)
+    m = shape(delta, cover, exponent, frame_length, mode, bound_db, spread_bins, spread_frames, low_bin)
     cover_rms = np.sqrt(np.mean(cover**2, axis=-1, keepdims=True))
     m_rms = np.sqrt(np.mean(m**2, axis=-1, keepdims=True) + 1e-24)
     return m * (10.0 ** (-snr_db / 20.0) * cover_rms / m_rms)

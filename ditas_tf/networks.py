@@ -52,7 +52,7 @@ from ditas_tf.layers import (
     TakeChannel,
     TrainingChannel,
 )
-from ditas_tf.masking import spectral_grid
+from ditas_tf.masking import first_bin, spectral_grid
 
 DITAS_VARIANTS = ("M", "M-E", "M-D", "M-ED", "S")
 
@@ -83,12 +83,18 @@ def _cell_channels(cfg: ModelConfig) -> int:
     return 2 * fr * fc
 
 
+def _low_bin(cfg: ModelConfig, frame_length: int) -> int:
+    """The first STFT bin of a ``frame_length`` STFT that the modification may use (``model.highpass_hz``)."""
+    return first_bin(cfg.highpass_hz, cfg.sample_rate, frame_length)
+
+
 def _spectral_cells(cfg: ModelConfig, block, name: str):
     return SpectralCells(
         cfg.image_size // cfg.space_to_depth,
         cfg.spectral_frame_length,
         cfg.spectral_bins,
         cfg.spectral_exponent,
+        _low_bin(cfg, cfg.spectral_frame_length),
         name=name,
     )(block)
 
@@ -118,7 +124,13 @@ def build_hiding_stage(cfg: ModelConfig, name: str, connected: bool) -> keras.Mo
     if cfg.audio_layout == "spectral":
         # The tail writes the modification's spectrum, cell by cell; an inverse STFT makes it audio.
         out = layers.Conv2D(_cell_channels(cfg), 3, padding="same", name="tail")(feats)
-        out = CellsToAudio(n, cfg.spectral_frame_length, cfg.spectral_bins, name="cells_to_audio")(out)
+        out = CellsToAudio(
+            n,
+            cfg.spectral_frame_length,
+            cfg.spectral_bins,
+            _low_bin(cfg, cfg.spectral_frame_length),
+            name="cells_to_audio",
+        )(out)
     else:
         out = layers.Conv2D(b * b, 3, padding="same", name="tail")(feats)
         out = DepthToSpace(b, name="depth_to_space")(out)
@@ -214,6 +226,7 @@ def _make_container(cfg: ModelConfig, cover_net, out, i: int):
             cfg.mask_frame_length,
             cfg.mask_mode,
             cfg.mask_bound_db,
+            _low_bin(cfg, cfg.mask_frame_length),
             name=f"masked_residual_{i}",
         )([cover_net, out])
     return FixedSNRResidual(cfg.target_snr_db, name=f"fixed_snr_{i}")([cover_net, out])

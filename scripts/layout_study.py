@@ -13,6 +13,9 @@ reveal with synchronisation (arrays in memory, no WAV file):
 * repetition: the same 64x64 secret hidden in R different LJ002 covers and the
   R revealed images averaged, R = 1..4: an upper bound of what spending R
   times the cover on repeated copies could buy;
+* bands: for 64x64 secrets, PSNR of each 4-pixel band of rows and of columns
+  (in the ``spectral`` layout a band of rows is a row of time-frequency cells, two
+  STFT frames, and a band of columns a column of cells, six bins);
 * the edge profile: PSNR of the pixels at distance d = 0..7 from the nearest
   tile edge (d = 0 is a tile's outermost ring), against the tile's centre
   (d >= 8), for 64x64 secrets and, in 128x128 ones, separately for the edges
@@ -128,6 +131,13 @@ def main() -> None:
         err64.append(((u8(covers.hide_reveal(steg, img)) - u8(img)) ** 2).mean(-1))
     err64 = np.array(err64)
     profile_64 = profile(err64, edge_distance(64))
+    # By 4-pixel band: in the spectral layout (b = 4) band r of rows is cell row r (frames 2r, 2r + 1:
+    # time) and band c of columns is cell column c (bins 6c..6c + 5: frequency, 62.5 Hz each).
+    bands = err64.reshape(len(paths), 16, 4, 16, 4)
+    by_band = {
+        "rows": [_psnr(bands[:, r]) for r in range(16)],
+        "columns": [_psnr(bands[:, :, :, c]) for c in range(16)],
+    }
     err64 = err64.mean(0)
     border = np.zeros((64, 64), bool)
     border[:4] = border[-4:] = border[:, :4] = border[:, -4:] = True
@@ -220,7 +230,11 @@ def main() -> None:
         "command": f"python scripts/layout_study.py --model {a.model} --images {a.images}"
         + ("" if a.out == p.get_default("out") else f" --out {os.path.relpath(a.out, HERE)}"),
         "secrets": len(paths),
-        "tile_64": {"border_4px_psnr": _psnr(err64[border]), "interior_psnr": _psnr(err64[~border])},
+        "tile_64": {
+            "border_4px_psnr": _psnr(err64[border]),
+            "interior_psnr": _psnr(err64[~border]),
+            "by_4px_band_psnr": by_band,
+        },
         "tiles_2x2_128": {
             "seam_band_4px_psnr": _psnr(np.array(band)),
             "rest_psnr": _psnr(np.array(rest)),

@@ -96,6 +96,11 @@ def test_mask_values_are_checked():
         load_config(["cpu"], ["model.mask_exponent=3"])
     with pytest.raises(ConfigError, match="model.spread"):
         load_config(["smoke"], ["model.spread=true"])
+    with pytest.raises(ConfigError, match="model.highpass_hz needs"):
+        load_config(["smoke"], ["model.highpass_hz=150"])
+    with pytest.raises(ConfigError, match=r"model.highpass_hz must be in \[0, 3250\)"):
+        load_config(["cpu"], ["model.highpass_hz=4000"])
+    assert load_config(["cpu10_spectral"], ["model.highpass_hz=150"]).model.highpass_hz == 150
 
 
 def test_a_base_must_be_a_preset(tmp_path):

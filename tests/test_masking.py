@@ -16,15 +16,17 @@ def test_exponent_zero_is_perfect_reconstruction(speech_16k):
     np.testing.assert_allclose(masking.shape(delta, cover, 0.0), delta, atol=1e-10)
 
 
-@pytest.mark.parametrize("mode", ["gain", "phase", "bounded"])
-def test_keras_layer_equals_numpy_reference(speech_16k, mode):
+@pytest.mark.parametrize("mode,low_bin", [("gain", 0), ("phase", 0), ("bounded", 0), ("bounded", 3)])
+def test_keras_layer_equals_numpy_reference(speech_16k, mode, low_bin):
     from ditas_tf.layers import MaskedResidual
 
     cover = _blocks(speech_16k).astype(np.float32)
     delta = np.random.default_rng(1).standard_normal(cover.shape).astype(np.float32)
-    layer = MaskedResidual(18.0, 0.5, 256, mode)
+    layer = MaskedResidual(18.0, 0.5, 256, mode, low_bin=low_bin)
     got = layer([cover.reshape(-1, 64, 64, 1), delta.reshape(-1, 64, 64, 1)]).numpy().reshape(cover.shape)
-    ref = cover + masking.masked_modification(delta.astype(np.float64), cover.astype(np.float64), 0.5, 18.0, mode=mode)
+    ref = cover + masking.masked_modification(
+        delta.astype(np.float64), cover.astype(np.float64), 0.5, 18.0, mode=mode, low_bin=low_bin
+    )
     assert np.max(np.abs(got - ref)) < 1e-6
     # Exactly 18 dB under every block.
     snr = 10 * np.log10(np.sum(cover.astype(np.float64) ** 2, 1) / np.sum((got - cover).astype(np.float64) ** 2, 1))
@@ -143,3 +145,29 @@ def test_numpy_nmr_is_the_training_loss(speech_16k):
     got = masking.nmr_excess_db(cover, mod, 10.0)
     assert got.shape == want.shape and np.all(got > 0.5)
     np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+def test_first_bin_is_the_first_at_or_above_the_cut():
+    assert masking.first_bin(0.0, 16000, 256) == 0
+    assert masking.first_bin(100.0, 16000, 256) == 2  # bins are 62.5 Hz apart: 125 Hz is the first kept
+    assert masking.first_bin(150.0, 16000, 256) == 3
+    assert masking.first_bin(125.0, 16000, 256) == 2
+
+
+def test_highpass_keeps_the_modification_out_of_the_low_band(speech_16k):
+    """With the bins under 150 Hz left out, a 100 Hz high-pass (the channel suite's Butterworth)
+    takes almost nothing of the modification; without, it takes its DC and lowest bins."""
+    from ditas_tf.channels import apply
+
+    cover = _blocks(speech_16k, 4)
+    delta = np.random.default_rng(5).standard_normal(cover.shape)
+
+    def lost(low_bin):
+        m = masking.masked_modification(delta, cover, 0.5, 20.0, mode="bounded", bound_db=10.0, low_bin=low_bin)
+        flat = m.ravel().astype(np.float32)
+        filtered = apply("highpass:100", flat, 16000)[0][:, 0]
+        return float(np.sum((filtered - flat).astype(np.float64) ** 2) / np.sum(flat.astype(np.float64) ** 2))
+
+    with_cut, without = lost(masking.first_bin(150.0, 16000, 256)), lost(0)
+    assert with_cut < 10 ** (-25 / 10), with_cut  # it takes under -25 dB of the modification
+    assert without > 10 ** (5 / 10) * with_cut, (without, with_cut)  # at least 5 dB less than without the cut

@@ -155,6 +155,7 @@ SPECTRAL = dict(
     audio_layout="spectral",
     spectral_frame_length=64,
     spectral_bins=16,
+    highpass_hz=300.0,  # the cells' bins 0-1 and the mask's 0-4 left out: every spectral test runs with it
 )
 
 
@@ -192,6 +193,27 @@ def test_spectral_cells_are_the_stft_and_invert():
     for j in range(frames.shape[1]):
         ola[:, j * hop : j * hop + L] += frames[:, j]
     np.testing.assert_allclose(back, ola[:, hop:-hop], atol=1e-4)
+
+
+def test_spectral_cells_leave_out_the_bins_under_the_highpass():
+    """With low_bin, SpectralCells reads those bins as zero and CellsToAudio drops them; the rest is unchanged."""
+    from ditas_tf.layers import CellsToAudio, SpectralCells
+
+    x = np.random.default_rng(4).standard_normal((2, 64, 64, 1)).astype(np.float32)
+    full = SpectralCells(16, 256, 96, exponent=1.0)(x).numpy().reshape(2, 16, 16, 2, 6, 2)
+    cut = SpectralCells(16, 256, 96, exponent=1.0, low_bin=3)(x).numpy().reshape(2, 16, 16, 2, 6, 2)
+    assert np.all(cut[:, :, 0, :, :3] == 0)  # column 0 holds bins 0..5
+    # The kept bins are the same up to the block's RMS, which no longer counts the dropped ones.
+    ratio = full[:, :, :, :, :, :][..., 0][:, :, 1:] / cut[..., 0][:, :, 1:]
+    np.testing.assert_allclose(ratio / ratio.reshape(2, -1)[:, :1, None, None, None], 1.0, rtol=1e-3)
+    cells = np.random.default_rng(5).standard_normal((2, 16, 16, 24)).astype(np.float32)
+    zeroed = cells.reshape(2, 16, 16, 2, 6, 2).copy()
+    zeroed[:, :, 0, :, :3] = 0
+    np.testing.assert_allclose(
+        CellsToAudio(64, 256, 96, low_bin=3)(cells).numpy(),
+        CellsToAudio(64, 256, 96)(zeroed.reshape(2, 16, 16, 24)).numpy(),
+        atol=1e-5,
+    )
 
 
 def test_spectral_layout_keeps_the_level_and_trains():
