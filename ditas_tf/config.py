@@ -244,6 +244,10 @@ class ChannelConfig:
       codec_probability: share of examples given the codec proxy, which gates off STFT bins ...
       codec_floor_db: ... this far under their frame's loudest bin ...
       codec_snr_db: ... and adds noise this far under the bins it keeps.
+      modification_gain_db: a gain on the hidden modification alone (the
+        container minus the cover) on its way to the revealer, per example and
+        stage: trained with [-4, 0], one model reveals containers hidden from
+        ``target_snr_db`` to 4 dB quieter (DITAS variants only).
     """
 
     noise_probability: float = 0.0
@@ -255,6 +259,18 @@ class ChannelConfig:
     codec_probability: float = 0.0
     codec_floor_db: list = dataclasses.field(default_factory=lambda: [25.0, 45.0])
     codec_snr_db: list = dataclasses.field(default_factory=lambda: [15.0, 30.0])
+    modification_gain_db: list = dataclasses.field(default_factory=lambda: [0.0, 0.0])
+
+    @property
+    def moves_the_level(self) -> bool:
+        """Whether the modification's level is drawn per example (``modification_gain_db``)."""
+        return any(float(v) != 0.0 for v in self.modification_gain_db)
+
+    def file_journey(self) -> dict:
+        """The keyword arguments of :class:`ditas_tf.layers.TrainingChannel` (what the file goes through)."""
+        d = dataclasses.asdict(self)
+        d.pop("modification_gain_db")
+        return d
 
     @property
     def enabled(self) -> bool:
@@ -280,6 +296,7 @@ class ChannelConfig:
             "lowpass_hz": (100, rate / 2),
             "codec_floor_db": (0, 120),
             "codec_snr_db": (-10, 100),
+            "modification_gain_db": (-20, 20),
         }
         for key, (lo, hi) in bounds.items():
             v = getattr(self, key)
@@ -426,6 +443,8 @@ class Config:
         if t.lr_decay_factor < 1:
             raise ConfigError(f"train.lr_decay_factor must be >= 1, got {t.lr_decay_factor}")
         self.channel.validate(m.sample_rate)
+        if self.channel.moves_the_level and m.variant in BASELINES:
+            raise ConfigError("channel.modification_gain_db needs a DITAS variant (the baselines have no cover block)")
         return self
 
 

@@ -562,6 +562,34 @@ def _uniform(batch, bounds):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class ModificationGain(keras.layers.Layer):
+    """[cover block, container block] -> cover + g (container - cover), in training only.
+
+    ``g`` is 10 ** (u / 20) with u drawn uniformly from ``gain_db`` per example: the revealer sees the
+    same modification hidden at another level, so one model learns to reveal containers hidden
+    anywhere in that range (``channel.modification_gain_db``). Outside training it is the identity.
+    """
+
+    def __init__(self, gain_db=(0.0, 0.0), **kwargs):
+        super().__init__(**kwargs)
+        self.gain_db = [float(v) for v in gain_db]
+
+    def call(self, inputs, training=None):
+        cover, container = inputs
+        if not training:
+            return container
+        shape = [tf.shape(container)[0]] + [1] * (len(container.shape) - 1)
+        u = tf.random.uniform(shape, self.gain_db[0], self.gain_db[1])
+        return cover + tf.pow(10.0, u / 20.0) * (container - cover)
+
+    def compute_output_shape(self, shapes):
+        return shapes[1]
+
+    def get_config(self):
+        return {**super().get_config(), "gain_db": self.gain_db}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class TrainingChannel(keras.layers.Layer):
     """What a file goes through, simulated differentiably on container audio, in training only.
 

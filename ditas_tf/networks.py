@@ -44,6 +44,7 @@ from ditas_tf.layers import (
     DepthToSpace,
     FixedSNRResidual,
     MaskedResidual,
+    ModificationGain,
     QuantizationNoise,
     SpaceToDepth,
     SpectralCells,
@@ -259,12 +260,17 @@ def _reveal_input(cfg: ModelConfig, block, i: int, role: str):
     return x
 
 
-def _through_channel(x, channel, rate: int, name: str):
+def _through_channel(x, channel, rate: int, name: str, cover=None):
     """``x`` through the training-time channel of a ChannelConfig (``TrainingChannel``, training only);
-    ``x`` itself when there is none or it changes nothing."""
-    if channel is None or not channel.enabled:
+    ``x`` itself when there is none or it changes nothing. With ``cover`` (x's cover block) and
+    ``channel.modification_gain_db``, the modification's level is first moved (``ModificationGain``)."""
+    if channel is None:
         return x
-    return TrainingChannel(rate, **dataclasses.asdict(channel), name=name)(x)
+    if cover is not None and channel.moves_the_level:
+        x = ModificationGain(channel.modification_gain_db, name=f"{name}_level")([cover, x])
+    if not channel.enabled:
+        return x
+    return TrainingChannel(rate, **channel.file_journey(), name=name)(x)
 
 
 def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool, role: str, channel=None):
@@ -288,7 +294,7 @@ def _ditas_forward(nets: StageNetworks, secret, cover, stages: int, noise: bool,
         container_net = _make_container(cfg, t_net, out, i + 1)
         container = domain.inverse(container_net, state, i + 1)
         containers.append(container)
-        noisy = _through_channel(container, channel, cfg.sample_rate, f"channel_{i + 1}")
+        noisy = _through_channel(container, channel, cfg.sample_rate, f"channel_{i + 1}", cover=blocks[i])
         noisy = QuantizationNoise(noise, name=f"quantization_noise_{i + 1}")(noisy)
         r_in = _reveal_input(cfg, noisy, i + 1, f"{role}_reveal")
         r_args = [r_in] + ([r_prev] if (nets.revealing_connected and i > 0) else [])

@@ -112,3 +112,39 @@ def test_a_robust_system_trains_and_shares_the_plain_weights(variant):
         loss = tf.reduce_mean(per_example_losses(o, batch["cover_audio"], m.stages, cfg.lambdas())["total"])
     grads = tape.gradient(loss, robust.training_model.trainable_variables)
     assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+
+
+def test_modification_gain_moves_only_the_modification(blocks):
+    from ditas_tf.layers import ModificationGain
+
+    rng = np.random.default_rng(1)
+    container = blocks + 0.01 * rng.standard_normal(blocks.shape).astype(np.float32)
+    layer = ModificationGain((-6.0, -6.0))
+    assert np.array_equal(layer([blocks, container], training=False).numpy(), container)
+    y = layer([blocks, container], training=True).numpy()
+    np.testing.assert_allclose(y - blocks, (container - blocks) * 10 ** (-6 / 20), atol=1e-6)
+    # Drawn per example within the range: every example's modification is 0-4 dB quieter.
+    y = ModificationGain((-4.0, 0.0))([blocks, container], training=True).numpy()
+    drop = _snr(blocks, y) - _snr(blocks, container)
+    assert np.all((drop > -1e-3) & (drop < 4.0 + 1e-3)) and np.ptp(drop) > 0, drop
+
+
+def test_a_level_jittered_system_trains_and_keeps_its_views():
+    cfg = load_config(["smoke"], ["model.hiding_output=residual_masked", "channel.modification_gain_db=[-4, 0]"])
+    system = build_system(cfg.model, channel=cfg.channel)
+    names = {layer.name for layer in system.training_model.layers}
+    assert {f"channel_{i}_level" for i in range(1, cfg.model.stages + 1)} <= names
+    assert not any("level" in layer.name for layer in system.hider().layers + system.revealer().layers)
+    rng = np.random.default_rng(0)
+    m = cfg.model
+    batch = {
+        "secret_image": rng.random((2, m.image_size, m.image_size, 3), dtype=np.float32),
+        "cover_audio": (0.1 * rng.standard_normal((2, m.cover_samples))).astype(np.float32),
+    }
+    with tf.GradientTape() as tape:
+        o = system.training_model(batch, training=True)
+        loss = tf.reduce_mean(per_example_losses(o, batch["cover_audio"], m.stages, cfg.lambdas())["total"])
+    grads = tape.gradient(loss, system.training_model.trainable_variables)
+    assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+    with pytest.raises(Exception, match="modification_gain_db needs a DITAS variant"):
+        load_config(["smoke"], ["model.variant=deep-steg", "channel.modification_gain_db=[-4, 0]"])
