@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Train (or resume) the candidate for the next default: release 9's default fine-tuned with
+# model.highpass_hz=150, so that DC-blocking and rumble filters remove nothing the revealer reads
+# (docs/hiding_output.md, "Release 10").
+#
+#   scripts/train_highpass.sh [STEPS]     # start or resume the chain; its last link up to STEPS (default 6000)
+#
+# Its chain of warm starts, each link regenerated here when its folder is missing:
+#   1. the `highpass_150` arm of scripts/compare_highpass.py: 1,000 steps from checkpoints/spectral_r8
+#      (release 9's default, step 8,600) at 1.67e-4 with a fresh Adam state, resumed to step 1,600;
+#   2. the `level_control` arm of scripts/compare_level.py: 1,000 steps from link 1's step-1,600 weights,
+#      the same recipe with a fresh Adam state, then resumed (with its Adam state) up to STEPS.
+# The run folders live under checkpoints/exp_cmp/ (not committed: the repository's size budget lets the
+# weights in once, when they ship). Run it in the background:
+#   nohup scripts/train_highpass.sh 6000 > highpass.log 2>&1 &
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"  # the runs' data and init paths are relative to the repository
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+export DITAS_DATA=${DITAS_DATA:-../shared/data}
+steps=${1:-6000}
+hp=checkpoints/exp_cmp/highpass_150
+ctl=checkpoints/exp_cmp/level_control
+if [ ! -f "$ctl/config.yaml" ]; then
+  [ -f "$hp/config.yaml" ] || python scripts/compare_highpass.py --arms highpass_150 --steps 1000 --train-only
+  python -m ditas_tf train --model-dir "$hp" --steps 1600 --no-progress
+  cp "$hp/model.weights.h5" checkpoints/exp_cmp/level_start.weights.h5
+  python scripts/compare_level.py --arms level_control --steps 1000 --train-only
+fi
+python -m ditas_tf train --model-dir "$ctl" --steps "$steps" --no-progress
