@@ -52,7 +52,7 @@ def figure(rep: dict, path: str) -> None:
                 label = f.replace(".eval.json", "") + " (8 pairs, early)"
                 for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
                     ax.scatter(group_mean(m, key), group_mean(m, "psnr"), marker="x", label=label)
-    for study in ("finetune.json", "audibility.json"):  # equal-budget arms (docs/hiding_output.md)
+    for study in ("finetune.json", "audibility.json", "highpass.json"):  # equal-budget arms (docs/hiding_output.md)
         study_path = os.path.join(EXPERIMENTS, study)
         if not os.path.isfile(study_path):
             continue
@@ -63,6 +63,21 @@ def figure(rep: dict, path: str) -> None:
                 continue  # a shipped model, drawn above on all pairs
             for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
                 ax.scatter(arm[key], arm["psnr"], marker="+", s=80, label=label)
+    levels = os.path.join(EXPERIMENTS, "level.json")  # one model hiding at several levels (docs/hiding_output.md)
+    if os.path.isfile(levels):
+        e = json.load(open(levels))
+        for name, arm in e["arms"].items():
+            pts = [arm[f"{lv:g}db"] for lv in e["levels_db"]]
+            label = f"{name} hiding at {' / '.join(f'{lv:g}' for lv in e['levels_db'])} dB ({pts[0]['pairs']} pairs)"
+            for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+                ax.plot([q[key] for q in pts], [q["psnr"] for q in pts], "+--", ms=9, label=label)
+    shipped_levels = os.path.join(EXPERIMENTS, "level_shipped.json")
+    if os.path.isfile(shipped_levels):
+        e = json.load(open(shipped_levels))
+        pts = [e["arms"]["default"][f"{lv:g}db"] for lv in e["levels_db"]]
+        label = f"default hiding at {' / '.join(f'{lv:g}' for lv in e['levels_db'])} dB ({pts[0]['pairs']} pairs)"
+        for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+            ax.plot([q[key] for q in pts], [q["psnr"] for q in pts], "o:", c="C0", ms=4, label=label)
     whole = os.path.join(HERE, "docs", "results", "whole_cover.json")
     if os.path.isfile(whole):
         e = json.load(open(whole))
@@ -74,9 +89,9 @@ def figure(rep: dict, path: str) -> None:
     axes[0].axvline(3.5, ls=":", c="grey")
     axes[0].set(xlabel="span PESQ-WB", ylabel="revealed PSNR (dB)", title="PSNR against audibility")
     axes[1].set(xlabel="span SNR (dB)", ylabel="revealed PSNR (dB)", title="PSNR against SNR")
-    axes[1].legend(fontsize=6, loc="lower left")
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the plots, not over them
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
