@@ -273,11 +273,8 @@ class SpectralCells(keras.layers.Layer):
         self.bins = int(bins)
         self.exponent = float(exponent)
         self.low_bin = int(low_bin)
-        fwd, _ = masking.dft_matrices(self.frame_length)
-        fwd = fwd.copy()
+        fwd = masking.analysis(self.frame_length, self.low_bin)
         k = self.frame_length // 2 + 1
-        fwd[:, : self.low_bin] = 0.0
-        fwd[:, k : k + self.low_bin] = 0.0
         # Only the kept bins, real and imaginary parts interleaved: [Re_0, Im_0, Re_1, Im_1, ...],
         # so the product is already the cells' channel order and no stack of the parts is needed.
         parts = np.stack([fwd[:, : self.bins], fwd[:, k : k + self.bins]], axis=-1)

@@ -98,6 +98,16 @@ def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
     return forward, inverse
 
 
+def analysis(frame_length: int, low_bin: int = 0) -> np.ndarray:
+    """The forward DFT matrix of :func:`dft_matrices` with the columns of bins under ``low_bin`` zeroed."""
+    fwd, _ = dft_matrices(frame_length)
+    k = frame_length // 2 + 1
+    fwd = fwd.copy()
+    fwd[:, :low_bin] = 0.0
+    fwd[:, k : k + low_bin] = 0.0
+    return fwd
+
+
 def synthesis(frame_length: int, low_bin: int = 0) -> np.ndarray:
     """The inverse DFT matrix of :func:`dft_matrices` with the rows of bins under ``low_bin`` zeroed."""
     _, inv = dft_matrices(frame_length)
