@@ -20,9 +20,16 @@ checkpoints/exp_cmp/ and resume.
 from __future__ import annotations
 
 import os
-import subprocess
 
-from shared_data import DEFAULT_FINAL_LR, HERE, arm_arguments, compare_to_control, evaluate_arms, warm_start_cmd
+from shared_data import (
+    DEFAULT_FINAL_LR,
+    HERE,
+    arm_arguments,
+    compare_to_control,
+    evaluate_arms,
+    train_side_by_side,
+    warm_start_cmd,
+)
 
 START = os.path.join("checkpoints", "spectral_r8", "model.weights.h5")
 ARMS = {
@@ -35,15 +42,11 @@ HIGHPASSES = ("highpass:50", "highpass:100", "highpass:200")
 def main() -> None:
     a, names = arm_arguments(__doc__.splitlines()[0], ARMS, "compare_highpass")
     os.chdir(HERE)  # run folders and init paths are relative to the repository
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if not a.skip_training:
-        procs = []
-        for n in names:
-            run, sets = ARMS[n]
-            cmd = warm_start_cmd("cpu10_spectral", run, a.steps, START, DEFAULT_FINAL_LR, sets)
-            procs.append(subprocess.Popen(cmd, env=env))  # side by side: a core's worth of time each
-        if any(p.wait() for p in procs):
-            raise SystemExit("compare_highpass: a training run failed")
+        cmds = [
+            warm_start_cmd("cpu10_spectral", ARMS[n][0], a.steps, START, DEFAULT_FINAL_LR, ARMS[n][1]) for n in names
+        ]
+        train_side_by_side(cmds, "compare_highpass")
     if a.train_only:
         return
     runs = {n: ARMS[n][0] for n in names}

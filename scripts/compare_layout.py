@@ -22,9 +22,8 @@ checkpoints/exp_cmp/ and resume.
 from __future__ import annotations
 
 import os
-import subprocess
 
-from shared_data import HERE, arm_arguments, compare_to_control, train_cmd
+from shared_data import HERE, arm_arguments, compare_to_control, train_cmd, train_side_by_side
 
 ARMS = {
     "layout_block": (os.path.join("checkpoints", "exp_cmp", "layout_block"), "block"),
@@ -35,23 +34,23 @@ ARMS = {
 def main() -> None:
     a, names = arm_arguments(__doc__.splitlines()[0], ARMS, "compare_layout")
     os.chdir(HERE)  # run folders are relative to the repository
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if not a.skip_training:
-        procs = []
-        for n in names:
-            run, layout = ARMS[n]
-            cmd = [
-                *train_cmd("cpu", run),
-                "--set", f"model.audio_layout={layout}",
-                "--set", "train.checkpoint_every=200",
-                "--set", "train.validate_every=500",
-                "--steps", str(a.steps),
+        cmds = [
+            [
+                *train_cmd("cpu", ARMS[n][0]),
+                "--set",
+                f"model.audio_layout={ARMS[n][1]}",
+                "--set",
+                "train.checkpoint_every=200",
+                "--set",
+                "train.validate_every=500",
+                "--steps",
+                str(a.steps),
                 "--no-progress",
             ]  # fmt: skip
-            # The arms train side by side: each gets one of the machine's cores' worth of time.
-            procs.append(subprocess.Popen(cmd, env=env))
-        if any(p.wait() for p in procs):
-            raise SystemExit("compare_layout: a training run failed")
+            for n in names
+        ]
+        train_side_by_side(cmds, "compare_layout")
     if a.train_only:
         return
     command = f"python scripts/compare_layout.py --skip-training --arms {','.join(names)} --max-images {a.max_images}"

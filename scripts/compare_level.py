@@ -21,7 +21,6 @@ into docs/results/experiments/level.json. Run folders live under checkpoints/exp
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -31,6 +30,7 @@ from shared_data import (
     arm_arguments,
     arm_summary,
     evaluate_arms,
+    train_side_by_side,
     warm_start_cmd,
     write_comparison,
 )
@@ -86,17 +86,13 @@ def main() -> None:
         return shipped_levels(a.max_images)
     a, names = arm_arguments(__doc__.splitlines()[0], ARMS, "compare_level")
     os.chdir(HERE)  # run folders and init paths are relative to the repository
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if not a.skip_training:
         if not os.path.isfile(START):
             sys.exit(f"compare_level: {START} is missing: copy the highpass_150 run's model.weights.h5 there")
-        procs = []
-        for n in names:
-            run, sets = ARMS[n]
-            cmd = warm_start_cmd("cpu10_spectral", run, a.steps, START, DEFAULT_FINAL_LR, sets)
-            procs.append(subprocess.Popen(cmd, env=env))  # side by side: a core's worth of time each
-        if any(p.wait() for p in procs):
-            raise SystemExit("compare_level: a training run failed")
+        cmds = [
+            warm_start_cmd("cpu10_spectral", ARMS[n][0], a.steps, START, DEFAULT_FINAL_LR, ARMS[n][1]) for n in names
+        ]
+        train_side_by_side(cmds, "compare_level")
     if a.train_only:
         return
     from ditas_tf.run_dir import latest_step

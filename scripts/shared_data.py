@@ -57,6 +57,17 @@ def warm_start_cmd(config: str, model_dir: str, steps: int, weights: str, learni
     return cmd
 
 
+def train_side_by_side(cmds: list, prog: str) -> None:
+    """Run training commands at once (each gets about a core of this machine) and wait for all;
+    exit with a one-line error naming ``prog`` when any fails."""
+    import subprocess
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    procs = [subprocess.Popen(cmd, env=env) for cmd in cmds]
+    if any(p.wait() for p in procs):
+        raise SystemExit(f"{prog}: a training run failed")
+
+
 def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
     """:func:`warm_start_cmd` from the release-3 default with its recipe (RELEASE3_SETS over
     ``config``) at its final learning rate; ``sets`` come last and win."""
