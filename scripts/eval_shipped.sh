@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evaluate the shipped model beside the release-7, release-5, release-4 and release-3 defaults and the retired white models of release 2,
+# Evaluate the shipped model beside the release-9, release-7, release-5, release-4 and release-3 defaults and the retired white models of release 2,
 # for docs/RESULTS.md.
 #   scripts/eval_shipped.sh
 # Secrets: set14, live1, imagenet_val, voc, celeba at 64x64 (deterministic protocol);
@@ -25,12 +25,13 @@ cfg = read_config(sys.argv[1])
 cfg.model.hide_stages = 8
 save_config(cfg, sys.argv[2])
 PY
+ln -s "$here/checkpoints/spectral_r8" "$tmp/release9_default"
 ln -s "$here/checkpoints/default_r7" "$tmp/release7_default"
 ln -s "$here/checkpoints/default_r4" "$tmp/release4_default"
 ln -s "$here/checkpoints/default_r3" "$tmp/phase_default"
 ln -s "$here/checkpoints/default" "$tmp/white_default"
 ln -s "$here/checkpoints/quiet" "$tmp/white_quiet"
-ditas eval --model default --model "$tmp/release7_default" --model "$tmp/release5_default" --model "$tmp/release4_default" --model "$tmp/phase_default" --model "$tmp/white_default" --model "$tmp/white_quiet" \
+ditas eval --model default --model "$tmp/release9_default" --model "$tmp/release7_default" --model "$tmp/release5_default" --model "$tmp/release4_default" --model "$tmp/phase_default" --model "$tmp/white_default" --model "$tmp/white_quiet" \
   --images "$data/images/test/set14" --images "$data/images/test/live1" \
   --images "$data/images/test/imagenet_val" --images "$data/images/train/voc" \
   --images "$data/images/test/celeba" \

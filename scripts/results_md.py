@@ -108,7 +108,8 @@ def main():
     w("# Results of the shipped model\n")
     w(
         "Produced by `scripts/eval_shipped.sh` (`ditas eval`, then this renderer); raw numbers in "
-        "`docs/results/shipped/metrics.json`, figures next to it. The release-7 default (`release7_default`, "
+        "`docs/results/shipped/metrics.json`, figures next to it. The release-9 default (`release9_default`, "
+        "`checkpoints/spectral_r8`: the same network before its high-pass fine-tuning), the release-7 default (`release7_default`, "
         "`checkpoints/default_r7`: 10 stages, the paper's block layout, the noise-to-mask loss), the release-5 default (`release5_default`, "
         "`checkpoints/default_r5`: 10 stages, up to 8 per tile as it shipped, no noise-to-mask loss), the "
         "release-4 default (`release4_default`, "

@@ -35,6 +35,8 @@ SUITE = [
     "noise:20",
     "babble:20",
     "lowpass:5000",
+    "highpass:50",
+    "highpass:100",
     "highpass:200",
     "mp3:128",
     "mp3:64",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train (or resume) the candidate for the next default: release 9's default fine-tuned with
+# Train (or resume) the chain that made release 10's default: release 9's default fine-tuned with
 # model.highpass_hz=150, so that DC-blocking and rumble filters remove nothing the revealer reads
 # (docs/hiding_output.md, "Release 10").
 #
@@ -12,8 +12,9 @@
 #      the same recipe with a fresh Adam state, resumed (with its Adam state) to step 2,000;
 #   3. checkpoints/exp_cmp/highpass_decay: link 2's step-2,000 weights at a third of the rate
 #      (5.56e-5, constant, fresh Adam state), as release 9's chain decayed at its end, up to STEPS.
-# The run folders live under checkpoints/exp_cmp/ (not committed: the repository's size budget lets the
-# weights in once, when they ship). Run it in the background:
+# The run folders live under checkpoints/exp_cmp/ (not committed: the repository's size budget). Link 3's
+# best weights (step 2,000) ship as release 10's default, committed as checkpoints/spectral_r10; the default
+# trains on from there with scripts/train_default.sh. Run this one in the background:
 #   nohup scripts/train_highpass.sh 1000 > highpass.log 2>&1 &
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
