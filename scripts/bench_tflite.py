@@ -19,11 +19,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def latency(path: str, threads: int, runs: int = 50) -> float:
+def latency(path: str, threads: int, samples: int, runs: int = 50) -> float:
+    """Milliseconds per reveal of one container of ``samples`` samples (the model's t * w * h)."""
     from ditas_tf.export_lib import tflite_runner
 
     run, _ = tflite_runner(path, threads)
-    x = (0.05 * np.random.default_rng(0).standard_normal((1, 5 * 4096))).astype(np.float32)
+    x = (0.05 * np.random.default_rng(0).standard_normal((1, samples))).astype(np.float32)
     for _ in range(5):
         run(container_audio=x)
     t0 = time.perf_counter()
@@ -39,10 +40,11 @@ def main():
     args = p.parse_args()
     meta = json.load(open(os.path.join(args.export, "metadata.json")))
     reveal = {k: v for k, v in meta["verification"]["tflite"].items() if not k.startswith("hide_")}
-    result = {"command": "python scripts/bench_tflite.py --export export/default", "reveal": {}, "client": {}}
+    command = f"python scripts/bench_tflite.py --export {args.export}" + (f" --out {args.out}" if args.out else "")
+    result = {"command": command, "reveal": {}, "client": {}}
     for setting, r in reveal.items():
         path = os.path.join(args.export, r["file"])
-        l1, l2 = latency(path, 1), latency(path, 2)
+        l1, l2 = (latency(path, n, meta["container_samples"]) for n in (1, 2))
         result["reveal"][setting] = {
             "bytes": r["bytes"],
             "psnr_loss_db": r["psnr_loss_db"],

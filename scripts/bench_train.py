@@ -68,7 +68,7 @@ def main():
         capture_output=True,
         text=True,
     ).stdout.strip()
-    bare = float(out.rsplit(":", 1)[1].split()[0])
+    bare = json.loads(out.splitlines()[-1])["samples_per_s"]  # bench_model_step prints one JSON line
     print(
         json.dumps(
             {

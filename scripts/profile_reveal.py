@@ -1,4 +1,4 @@
-"""Where a TFLite reveal of the shipped default spends its time, float32 against full int8 (docs/benchmarks.md).
+"""Where a TFLite reveal of the shipped default spends its time, float32 against full int8 (docs/profiles.md).
 
     python scripts/profile_reveal.py [--model default] [--out docs/results/reveal_profile.json]
 

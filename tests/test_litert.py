@@ -157,7 +157,7 @@ def test_spectral_layout_converts_and_agrees(spectral_folder, data_root):
 
 def test_spectral_full_int8_keeps_the_stft_cells_in_float(tmp_path, spectral_folder):
     """full_int8 quantizes the stage networks' convolutions, not the spectral front end, whose DFT and
-    magnitude compression ruin a trained revealer in int8 (docs/benchmarks.md, "The spectral layout in int8")."""
+    magnitude compression ruin a trained revealer in int8 (docs/profiles.md, "Release 8")."""
     from ai_edge_litert.interpreter import Interpreter
 
     from ditas_tf import export_lib
