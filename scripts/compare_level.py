@@ -30,6 +30,7 @@ from shared_data import (
     arm_arguments,
     arm_summary,
     evaluate_arms,
+    model_with,
     train_side_by_side,
     warm_start_cmd,
     write_comparison,
@@ -50,15 +51,8 @@ DEFAULT_LEVELS = (22.5, 25.0, 27.5)
 
 def _at_level(run: str, snr_db: float, tmp: str) -> str:
     """A model folder with ``run``'s weights whose hider works at ``snr_db``."""
-    from ditas_tf.config import read_config, save_config
-
     folder = os.path.join(tmp, f"{os.path.basename(run)}_{snr_db:g}db")
-    os.makedirs(folder)
-    cfg = read_config(os.path.join(run, "config.yaml"))
-    cfg.model.target_snr_db = snr_db
-    save_config(cfg, os.path.join(folder, "config.yaml"))
-    os.symlink(os.path.abspath(os.path.join(run, "model.weights.h5")), os.path.join(folder, "model.weights.h5"))
-    return folder
+    return model_with(run, [f"model.target_snr_db={snr_db}"], folder)
 
 
 def shipped_levels(max_images: int) -> None:

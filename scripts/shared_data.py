@@ -68,6 +68,23 @@ def train_side_by_side(cmds: list, prog: str) -> None:
         raise SystemExit(f"{prog}: a training run failed")
 
 
+def model_with(run: str, sets, folder: str) -> str:
+    """``folder``: a model folder with ``run``'s weights and its config changed by ``--set``-style
+    ``sets`` (``section.key=value``), for measuring the same network hiding another way. It holds no
+    LiteRT graphs, so it runs through Keras."""
+    from ditas_tf.config import read_config, save_config, set_value
+
+    cfg = read_config(os.path.join(run, "config.yaml"))
+    for item in sets:
+        key, value = item.split("=", 1)
+        set_value(cfg, key.strip(), value.strip())
+    cfg.validate()
+    os.makedirs(folder)
+    save_config(cfg, os.path.join(folder, "config.yaml"))
+    os.symlink(os.path.abspath(os.path.join(run, "model.weights.h5")), os.path.join(folder, "model.weights.h5"))
+    return folder
+
+
 def finetune_cmd(config: str, model_dir: str, steps: int, sets=()) -> list:
     """:func:`warm_start_cmd` from the release-3 default with its recipe (RELEASE3_SETS over
     ``config``) at its final learning rate; ``sets`` come last and win."""
