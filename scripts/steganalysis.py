@@ -24,7 +24,6 @@ import glob
 import json
 import logging
 import os
-import shutil
 import tempfile
 
 import numpy as np
@@ -163,7 +162,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="hide with the models' configs changed so (for example model.lowpass_hz=5000; through Keras)",
+        help="hide with the models' configs changed so (for example model.target_snr_db=27.5; through Keras)",
     )
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -191,11 +190,9 @@ def main() -> None:
         "test": f"{a.test_pairs} LJ002/TIMIT covers x set14/live1/celeba/imagenet_val secrets",
         "models": {},
     }
-    tmp = tempfile.mkdtemp()
-    for model in a.model:
-        folder = model
-        if a.set:
-            folder = model_with(resolve_model_dir(model), a.set, os.path.join(tmp, str(len(os.listdir(tmp)))))
+    tmp = tempfile.TemporaryDirectory()  # the --set model folders (config and a link to the weights)
+    for n, model in enumerate(a.model):
+        folder = model_with(resolve_model_dir(model), a.set, os.path.join(tmp.name, str(n))) if a.set else model
         steg = Steganographer.load(folder)
         quality = {"psnr": [], "span_pesq_wb": []}
         tr_c, tr_x = examples(steg, train_clips, train_images, a.train_pairs)
@@ -217,7 +214,7 @@ def main() -> None:
         name = model + "".join(f" {x}" for x in a.set)  # as given: a shipped name or a run folder path
         result["models"][name] = row
         print(name, json.dumps(row), flush=True)
-    shutil.rmtree(tmp)
+    tmp.cleanup()
     atomic_write_text(a.out, json.dumps(result, indent=1) + "\n")
     if a.md:
         atomic_write_text(a.md, render(result))
