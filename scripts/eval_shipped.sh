@@ -5,6 +5,9 @@
 # Secrets: set14, live1, imagenet_val, voc, celeba at 64x64 (deterministic protocol);
 # covers: LJ002-* and the TIMIT sample; every container goes through a real 16-bit WAV.
 # Audibility is measured over the carrying span (ditas_tf/span.py).
+# The rate-distortion figure also draws docs/results/whole_cover.json and
+# docs/results/experiments/level_shipped.json: when the shipped weights change, re-run
+# scripts/whole_cover.py and scripts/compare_level.py --shipped, then scripts/results_md.py.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${DITAS_DATA:-$here/../shared/data}
