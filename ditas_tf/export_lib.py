@@ -253,6 +253,14 @@ def export(
                 "passed": bool(loss <= limit),
             }
             log.info("%s: %d bytes, PSNR %.3f dB (loss %.4f dB, limit %.2f)", setting, len(blob), p, loss, limit)
+        # The fast revealer shipped beside the model, if any: its own TFLite files, verified against it.
+        from ditas_tf.fast_revealer import load_fast_revealer
+
+        fast = load_fast_revealer(resolve_model_dir(model), steg.cfg)
+        fast_info = None
+        if fast is not None:
+            fast_info = _export_fast_revealer(fast, steg.cfg, tmp, calibration, verify, verify_secret, sm_psnr)
+            results.update(fast_info.pop("files"))
         # The hide graphs for phones: their containers, 16-bit rounded, revealed by the SavedModel.
         from ditas_tf.audio import pcm16_roundtrip
         from ditas_tf.runners import litert_interpreter
@@ -305,6 +313,8 @@ def export(
                 "tflite": results,
             },
         }
+        if fast_info is not None:
+            meta["fast_revealer"] = fast_info
         atomic_write_text(os.path.join(tmp, "metadata.json"), json.dumps(meta, indent=2) + "\n")
         atomic_write_text(os.path.join(tmp, "models.config"), _models_config())
         failed = [s for s, r in results.items() if not r["passed"]]
@@ -320,6 +330,66 @@ def export(
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+FAST_SETTINGS = ("float32", "full_int8")
+
+
+def fast_revealer_archive(fast, samples: int):
+    """ExportArchive with the fast revealer as a ``reveal`` endpoint (container_audio -> revealed_image)."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+
+    def reveal(container_audio):
+        return {"revealed_image": fast(container_audio, training=False)}
+
+    archive.add_endpoint(
+        "reveal", reveal, input_signature=[tf.TensorSpec([None, samples], tf.float32, name="container_audio")]
+    )
+    return archive
+
+
+def _export_fast_revealer(fast, cfg, out_tmp: str, calibration, verify, verify_secret, sm_psnr: float) -> dict:
+    """Write tflite/reveal_fast_{float32,full_int8}.tflite; each within ``export.max_psnr_loss_db`` of the
+    Keras fast revealer. Returns the metadata entry, with the files' results under ``files``."""
+    keras_psnr = float(np.mean(_psnr(verify_secret, np.clip(fast.predict(verify, verbose=0), 0, 1))))
+    files = {}
+    with tempfile.TemporaryDirectory() as sm_tmp:
+        sm_dir = os.path.join(sm_tmp, "fast_saved_model")
+        fast_revealer_archive(fast, cfg.model.cover_samples).write_out(sm_dir, verbose=False)
+        for setting in FAST_SETTINGS:
+            blob = convert(sm_dir, setting, calibration)
+            name = f"tflite/reveal_fast_{setting}.tflite"
+            path = os.path.join(out_tmp, name)
+            with open(path, "wb") as f:
+                f.write(blob)
+            t0 = time.perf_counter()
+            out, xnnpack = run_tflite(path, verify)
+            dt = (time.perf_counter() - t0) / len(verify)
+            p = float(np.mean(_psnr(verify_secret, out)))
+            limit = cfg.export.max_psnr_loss_db[setting]
+            files[f"reveal_fast_{setting}"] = {
+                "file": name,
+                "bytes": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "psnr_db": round(p, 4),
+                "psnr_loss_db": round(keras_psnr - p, 4),
+                "psnr_below_saved_model_db": round(sm_psnr - p, 4),
+                "max_psnr_loss_db": limit,
+                "latency_ms_per_image_2_threads": round(dt * 1000, 3),
+                "xnnpack_delegate": xnnpack,
+                "passed": bool(keras_psnr - p <= limit),
+            }
+            log.info("fast %s: %d bytes, PSNR %.3f dB (loss %.4f dB against its Keras model)", setting, len(blob), p,
+                     keras_psnr - p)  # fmt: skip
+    return {
+        "what": "one network reading every stage's cells (ditas_tf.fast_revealer), trained against this hider; "
+        "tflite/reveal_fast_*.tflite have the reveal signature's container_audio -> revealed_image",
+        "keras_psnr_db": round(keras_psnr, 4),
+        "files": files,
+    }
 
 
 def _verification_pairs(steg, count: int, images: list | None = None, audio: list | None = None):

@@ -319,6 +319,101 @@ class SpectralCells(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class StageConv2D(keras.layers.Layer):
+    """A "same" convolution grouped by stage: ``groups`` independent convolutions over channel slices.
+
+    The weights are those of a grouped ``Conv2D`` (kernel [k, k, in / groups, filters]). With
+    ``grouped_op`` the call is one grouped convolution, which TFLite runs as one CONV_2D (the fast
+    revealer's export); without it, one convolution per group, then a concatenation: the same
+    numbers, and what TensorFlow trains fast on a CPU (its grouped kernel is far slower there: a
+    ten-group training step of the fast revealer did not reach step 50 in three minutes).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, groups: int, activation=None, grouped_op: bool = False, **kw):
+        super().__init__(**kw)
+        self.filters, self.kernel_size, self.groups = int(filters), int(kernel_size), int(groups)
+        self.activation = keras.activations.get(activation)
+        self.grouped_op = bool(grouped_op)
+        if self.filters % self.groups:
+            raise ValueError(f"{self.filters} filters do not split into {self.groups} groups")
+
+    def build(self, input_shape):
+        cin = int(input_shape[-1])
+        if cin % self.groups:
+            raise ValueError(f"{cin} input channels do not split into {self.groups} groups")
+        k = self.kernel_size
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, k, cin // self.groups, self.filters), initializer="glorot_uniform"
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def call(self, x):
+        if self.grouped_op:
+            y = tf.nn.conv2d(x, self.kernel, 1, "SAME")  # grouped: the input has groups x the kernel's depth
+        else:
+            xs = tf.split(x, self.groups, axis=-1)
+            ks = tf.split(self.kernel, self.groups, axis=-1)
+            y = tf.concat([tf.nn.conv2d(a, w, 1, "SAME") for a, w in zip(xs, ks)], axis=-1)
+        return self.activation(y + self.bias)
+
+    def compute_output_shape(self, s):
+        return (*s[:-1], self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "groups": self.groups,
+            "activation": keras.activations.serialize(self.activation),
+            "grouped_op": self.grouped_op,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StagesToCells(keras.layers.Layer):
+    """[B, k*w*h] container -> [B, cells, cells, k * C]: every stage's block as ``SpectralCells``, side by side.
+
+    The k blocks are one batch of the STFT (one matrix product instead of k), and cell (r, c) of
+    every block lands in the same pixel, stage by stage along the channels: the input of the fast
+    revealer, which reads all the blocks with one network.
+    """
+
+    def __init__(self, stages: int, image_size: int, cells_layer: SpectralCells, **kwargs):
+        super().__init__(**kwargs)
+        self.stages = int(stages)
+        self.image_size = int(image_size)
+        self.cells_layer = cells_layer
+
+    def call(self, container):
+        n, k, g = self.image_size, self.stages, self.cells_layer.cells
+        cells = self.cells_layer(tf.reshape(container, [-1, n, n, 1]))  # [B*k, g, g, C]
+        c = cells.shape[-1]
+        # [B, k, g*g, C] -> [B, g*g, k, C]: a 4-D transpose (LiteRT runs higher ranks far slower).
+        x = tf.transpose(tf.reshape(cells, [-1, k, g * g, c]), [0, 2, 1, 3])
+        return tf.reshape(x, [-1, g, g, k * c])
+
+    def compute_output_shape(self, s):
+        g = self.cells_layer.cells
+        fr, fc = spectral_grid(self.image_size**2, g, self.cells_layer.frame_length, self.cells_layer.bins)
+        return (s[0], g, g, self.stages * fr * fc * 2)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "stages": self.stages,
+            "image_size": self.image_size,
+            "cells_layer": keras.saving.serialize_keras_object(self.cells_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["cells_layer"] = keras.saving.deserialize_keras_object(config["cells_layer"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class CellsToAudio(keras.layers.Layer):
     """A grid of time-frequency cells (``SpectralCells``' layout, no compression) -> a w x h x 1 block.
 

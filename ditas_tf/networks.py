@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -50,6 +51,8 @@ from ditas_tf.layers import (
     SpectralCells,
     Spread,
     StackStages,
+    StageConv2D,
+    StagesToCells,
     TakeChannel,
     TrainingChannel,
 )
@@ -445,6 +448,68 @@ def _ditas_reveal(nets: StageNetworks, container, k: int):
         c_prev = r_i if c_prev is None else layers.Add(name=f"cumulative_{i + 1}")([c_prev, r_i])
         cumulative.append(c_prev)
     return cumulative
+
+
+FAST_LAYOUTS = ("per_stage", "joint")
+
+
+def build_fast_revealer(
+    cfg: ModelConfig,
+    width: int,
+    res_blocks: int,
+    stages: int | None = None,
+    layout: str = "per_stage",
+    grouped_op: bool = False,
+) -> keras.Model:
+    """The fast revealer: container_audio [k*w*h] -> revealed_image, one network for all k stages.
+
+    It reads the container made by a ``spectral`` DITAS model's hiding stages, with every block's
+    STFT cells stacked along the channels (:class:`ditas_tf.layers.StagesToCells`), and writes the
+    revealed image at once instead of running k revealing stages one after the other. Trained
+    against the frozen hider (:mod:`ditas_tf.fast_revealer`); it exists for phones.
+
+    ``per_stage``: every convolution is grouped by stage (:class:`ditas_tf.layers.StageConv2D`, k small
+    independent decoders; ``grouped_op`` makes each one op, for export, with the same weights and
+    numbers), ``stage_tails`` writes each stage's R_i as cells, and a 1x1
+    ``sum_stages`` convolution (initialised to their sum, C_k) mixes them. ``joint``: one network
+    of ``width`` channels over all the stages' cells at once.
+    """
+    if cfg.audio_layout != "spectral":
+        raise ValueError("the fast revealer reads the spectral layout's cells (model.audio_layout=spectral)")
+    if layout not in FAST_LAYOUTS:
+        raise ValueError(f"fast revealer layout must be one of {', '.join(FAST_LAYOUTS)}, got {layout!r}")
+    k = cfg.stages if stages is None else int(stages)
+    n, b = cfg.image_size, cfg.space_to_depth
+    container = keras.Input((k * n * n,), name="container_audio")
+    cells = SpectralCells(
+        n // b,
+        cfg.spectral_frame_length,
+        cfg.spectral_bins,
+        cfg.spectral_exponent,
+        _low_bin(cfg, cfg.spectral_frame_length),
+        name="container_cells",
+    )
+    x = StagesToCells(k, n, cells, name="stages_to_cells")(container)
+    out_ch = 3 * b * b
+    if layout == "joint":
+        x = _body(x, None, dataclasses.replace(cfg, width=int(width), res_blocks=int(res_blocks)), "body")
+        out = layers.Conv2D(out_ch, 3, padding="same", name="tail")(x)
+    else:
+        w, g = k * int(width), bool(grouped_op)
+        x = StageConv2D(w, 3, k, "relu", g, name="body_head")(x)
+        for j in range(int(res_blocks)):
+            y = StageConv2D(w, 3, k, "relu", g, name=f"body_res{j + 1}_conv1")(x)
+            y = StageConv2D(w, 3, k, None, g, name=f"body_res{j + 1}_conv2")(y)
+            x = layers.Add(name=f"body_res{j + 1}_add")([x, y])
+        x = StageConv2D(k * out_ch, 3, k, None, g, name="stage_tails")(x)
+        total = np.zeros((1, 1, k * out_ch, out_ch), np.float32)
+        for i in range(k):
+            total[0, 0, i * out_ch : (i + 1) * out_ch] = np.eye(out_ch)
+        out = layers.Conv2D(
+            out_ch, 1, use_bias=False, kernel_initializer=keras.initializers.Constant(total), name="sum_stages"
+        )(x)
+    out = DepthToSpace(b, name="depth_to_space")(out)
+    return keras.Model(container, layers.Identity(name="revealed_image")(out), name="fast_revealer")
 
 
 # --------------------------------------------------------------------------

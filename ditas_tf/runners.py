@@ -185,8 +185,21 @@ class LiteRTRunner:
         return np.concatenate(out)[:, : k * self.block]
 
     def reveal(self, windows: np.ndarray, k: int) -> np.ndarray:
-        """Cumulative revealed images [N, k, n, n, 3] (unclipped)."""
+        """Cumulative revealed images [N, k, n, n, 3] (unclipped).
+
+        A graph without per-stage outputs (the fast revealer, ``reveal_fast_*.tflite``) reads
+        containers with all t stages only, and gives C_t alone: [N, 1, n, n, 3].
+        """
         run = self._runner("reveal")
-        full = pad_blocks(np.asarray(windows, np.float32), k, self.stages, self.block)
+        windows = np.asarray(windows, np.float32)
+        if "revealed_stages" not in run.get_output_details():
+            if k != self.stages:
+                raise InputError(
+                    f"this revealer reads tiles that carry all {self.stages} stages; this one carries {k}: "
+                    "reveal it with reveal_float32.tflite"
+                )
+            out = [run(container_audio=windows[i : i + BATCH])["revealed_image"] for i in range(0, len(windows), BATCH)]
+            return np.concatenate(out)[:, None]
+        full = pad_blocks(windows, k, self.stages, self.block)
         out = [run(container_audio=full[i : i + BATCH])["revealed_stages"] for i in range(0, len(full), BATCH)]
         return np.concatenate(out)[:, :k]

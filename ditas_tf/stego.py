@@ -423,6 +423,7 @@ class Steganographer:
         windows, _ = self.container_windows(container, rate, rows * cols, key=key, stages=stages)
         k = windows.shape[1] // self.block
         stages_out = self.reveal_windows(windows, k)  # [tiles, k, n, n, 3]
+        k = stages_out.shape[1]  # 1 for a revealer without per-stage outputs (the fast revealer)
         full = stages_out.reshape(rows, cols, k, n, n, 3).transpose(2, 0, 3, 1, 4, 5).reshape(k, rows * n, cols * n, 3)
         full = full[:, :h, :w]
         return full if all_stages else full[-1]

@@ -14,6 +14,10 @@ translates:
 
     python export/reveal_tflite.py CONTAINER_AUDIO --model export/default/tflite/reveal_float32.tflite \\
         --metadata export/default/metadata.json -o revealed.png [--key TEXT] [--size WxH]
+
+Any ``reveal_*.tflite`` of the export works as --model. ``reveal_fast_*.tflite`` (written when the
+model ships a fast revealer: ditas_tf/fast_revealer.py) is the quickest on a phone, reads only tiles
+that carry all the model's stages, and gives the final image without the per-stage outputs.
 """
 
 from __future__ import annotations

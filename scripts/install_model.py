@@ -8,6 +8,9 @@ model.weights.h5 (the run's latest weights), and hide_float32.tflite /
 reveal_float32.tflite with graphs.json, written and verified against Keras by
 ditas_tf.export_lib.package_graphs. Every file is replaced atomically.
 ``--hide-stages K`` caps the stages ``ditas hide`` picks on its own (model.hide_stages).
+``--fast-revealer RUN_DIR`` adds a fast revealer trained against this model's hider
+(scripts/train_fast_revealer.py): the weights of its best validation and its spec without the
+run's machine paths (fast_revealer.yaml), which ``ditas export`` turns into reveal_fast_*.tflite.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 
 from ditas_tf.config import portable_config, read_config, save_config
 from ditas_tf.export_lib import package_graphs
+from ditas_tf.fast_revealer import install
 
 
 def main() -> None:
@@ -31,6 +35,7 @@ def main() -> None:
     p.add_argument(
         "--hide-stages", type=int, default=None, help="model.hide_stages of the package (most stages hide picks)"
     )
+    p.add_argument("--fast-revealer", default=None, help="fast revealer run folder to ship beside the model")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = read_config(os.path.join(a.run, "config.yaml"))
@@ -46,6 +51,8 @@ def main() -> None:
     audio = a.audio or cfg.data.train_audio
     report = package_graphs(a.dest, images, audio)
     print(json.dumps(report["verification"], indent=1))
+    if a.fast_revealer:
+        print("fast revealer:", json.dumps(install(a.fast_revealer, a.dest)))
 
 
 if __name__ == "__main__":
