@@ -81,16 +81,20 @@ def build_archive(steg):
 FLOAT_FRONT_END_OPS = ["STRIDED_SLICE", "RESHAPE", "EXPAND_DIMS", "MEAN", "MAXIMUM", "RSQRT", "MUL"]
 
 
+# Layers (by name) whose ops stay float32 in full int8: the low-pass filters (``block`` layout), the
+# STFT cells (``spectral``) and the fast revealer's stacking of every stage's cells (StagesToCells).
+FLOAT_FRONT_END_LAYERS = ("_lowpass_", "container_cells", "stages_to_cells")
+
+
 def _front_end_nodes(float_blob: bytes) -> list:
-    """Output tensor names of the front end's layers in a float TFLite reveal model: the low-pass
-    convolutions (``block`` layout) or the STFT cells (``spectral`` layout, SpectralCells)."""
+    """Output tensor names of the front end's layers (FLOAT_FRONT_END_LAYERS) in a float TFLite reveal model."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=float_blob)
     names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
     out = []
     for op in interp._get_ops_details():  # the only listing of ops and their output tensors
-        out += [names[i] for i in op["outputs"] if "_lowpass_" in names[i] or "container_cells" in names[i]]
+        out += [names[i] for i in op["outputs"] if any(key in names[i] for key in FLOAT_FRONT_END_LAYERS)]
     return out
 
 

@@ -37,7 +37,7 @@ from ditas_tf.audio import pcm16_roundtrip
 from ditas_tf.config import Config, DataConfig, read_config
 from ditas_tf.errors import ConfigError, DitasError
 from ditas_tf.fileio import atomic_path, atomic_write_text
-from ditas_tf.layers import SpaceToDepth
+from ditas_tf.layers import SpaceToDepth, StageConv2D
 from ditas_tf.metrics import psnr
 from ditas_tf.networks import FAST_LAYOUTS, build_fast_revealer, build_system
 from ditas_tf.trainer import LearningRate, TrainingDiverged, make_strategy
@@ -58,6 +58,7 @@ class FastRevealerConfig:
     width: int = 16  # per stage (per_stage) or in all (joint)
     res_blocks: int = 2
     stage_weight: float = 1.0  # per_stage: weight of sum_i MSE(R_i, the hider's own R_i)
+    init_weights: str = ""  # warm start: a fast revealer's weights of the same shape
     batch_size: int = 16
     steps: int = 20000
     learning_rate: float = 1e-3
@@ -184,6 +185,11 @@ class FastRevealerTrainer:
             with self.strategy.scope():
                 self.checkpoint.restore(latest).assert_existing_objects_matched()
             log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
+        elif self.fcfg.init_weights:
+            if not os.path.isfile(self.fcfg.init_weights):
+                raise ConfigError(f"fast_revealer.init_weights: file not found: {self.fcfg.init_weights}")
+            self.student.load_weights(self.fcfg.init_weights)
+            log.info("warm start from %s", self.fcfg.init_weights)
         return int(self.step.numpy())
 
     def save(self) -> None:
@@ -320,6 +326,64 @@ def install(run_dir: str, model_dir: str) -> dict:
         shutil.copyfile(os.path.join(run_dir, "best", WEIGHTS_FILE), tmp)
     save_spec(dataclasses.replace(spec, hider=".", data=DataConfig()), os.path.join(model_dir, SPEC_FILE))
     return best
+
+
+def equalize_stage_ranges(model: keras.Model, containers: np.ndarray) -> keras.Model:
+    """Rescale a ``per_stage`` fast revealer's groups so that every stage spans the same range; the
+    same function (ReLU is positively homogeneous), returned as a new model.
+
+    Full int8 gives a tensor one scale, and a stage-grouped tensor holds ten stages side by side:
+    the first stage's features and R_1 are far larger than the last stages' residuals, which one
+    scale crushes. Each group's body stream (head and residual adds), each residual block's inner
+    activation and each stage tail are scaled up to the largest group's range on ``containers``
+    (the export's calibration containers), and the next layer's weights undo it.
+    """
+    k = model.get_layer("stage_tails").groups
+    names = [layer.name for layer in model.layers if isinstance(layer, StageConv2D)]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    acts = probe.predict(containers, verbose=0)
+
+    def group_max(x):
+        g = np.abs(x).reshape(-1, k, x.shape[-1] // k).max(axis=(0, 2))
+        return np.maximum(g, 1e-8)
+
+    # The body stream of group i shares one scale: the head's output and every residual add.
+    stream = group_max(acts[0])
+    blocks = (len(names) - 2) // 2
+    for j in range(blocks):
+        add = model.get_layer(f"body_res{j + 1}_add").output
+        stream = np.maximum(stream, group_max(keras.Model(model.input, add).predict(containers, verbose=0)))
+    a = stream.max() / stream
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+
+    def rescale(name, in_scale, out_scale):
+        layer = clone.get_layer(name)
+        kernel, bias = (w.copy() for w in layer.get_weights())
+        per = kernel.shape[-1] // k
+        for i in range(k):
+            kernel[..., i * per : (i + 1) * per] *= out_scale[i] / in_scale[i]
+            bias[i * per : (i + 1) * per] *= out_scale[i]
+        layer.set_weights([kernel, bias])
+
+    ones = np.ones(k)
+    rescale("body_head", ones, a)
+    for j in range(blocks):
+        inner = group_max(acts[1 + 2 * j])
+        c = inner.max() / inner
+        rescale(f"body_res{j + 1}_conv1", a, c)
+        rescale(f"body_res{j + 1}_conv2", c, a)
+    tails = group_max(acts[-1])
+    t = tails.max() / tails
+    rescale("stage_tails", a, t)
+    mix = clone.get_layer("sum_stages")
+    (kernel,) = mix.get_weights()
+    per = kernel.shape[2] // k
+    kernel = kernel.copy()
+    for i in range(k):
+        kernel[:, :, i * per : (i + 1) * per] /= t[i]
+    mix.set_weights([kernel])
+    return clone
 
 
 def load_fast_revealer(model_dir: str, cfg: Config, grouped_op: bool = True) -> keras.Model | None:

@@ -2,7 +2,7 @@
 
     python scripts/train_fast_revealer.py --run-dir checkpoints/fast_r11 [--hider ditas_tf/models/default]
         [--layout per_stage] [--width 16] [--res-blocks 2] [--stage-weight 1] [--learning-rate 1e-3]
-        [--lr-decay-steps 0] [--steps 20000]
+        [--lr-decay-steps 0] [--init-weights W] [--steps 20000]
 
 The first call resolves the spec (the hider folder, the network's shape, the recipe, and the shared
 data: BSDS200 + T91 secrets, LJ001-* covers, set5 / LJ002-00* validation, as every training script
@@ -37,6 +37,7 @@ def main() -> None:
     p.add_argument("--width", type=int, default=16, help="channels per stage (per_stage) or in all (joint)")
     p.add_argument("--res-blocks", type=int, default=2)
     p.add_argument("--stage-weight", type=float, default=1.0, help="per_stage: weight of the hider's own R_i")
+    p.add_argument("--init-weights", default="", help="warm start from a fast revealer's weights")
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--lr-decay-steps", type=int, default=0)
     p.add_argument("--steps", type=int, default=20000)
@@ -56,6 +57,7 @@ def main() -> None:
             width=a.width,
             res_blocks=a.res_blocks,
             stage_weight=a.stage_weight,
+            init_weights=a.init_weights,
             learning_rate=a.learning_rate,
             lr_decay_steps=a.lr_decay_steps,
             steps=a.steps,

@@ -118,6 +118,21 @@ def test_fast_revealer_trains_resumes_and_leaves_the_hider_alone(tmp_path, spect
     assert read_spec(os.path.join(run_dir, SPEC_FILE)).width == 8
     assert [json.loads(x)["step"] for x in open(os.path.join(run_dir, "validation.jsonl"))] == [2, 3]
     assert open(os.path.join(run_dir, WEIGHTS_FILE), "rb").read() != first
+    # A new run can start from those weights (fast_revealer.init_weights).
+    from ditas_tf.fast_revealer import FastRevealerTrainer, prepare_run_dir
+
+    warm_dir = str(tmp_path / "warm")
+    warm = prepare_run_dir(
+        warm_dir, _spec(spectral_folder, data_root, init_weights=os.path.join(run_dir, WEIGHTS_FILE))
+    )
+    trainer = FastRevealerTrainer(warm, warm_dir)
+    assert trainer.restore() == 0
+    from ditas_tf.networks import build_fast_revealer
+
+    ref = build_fast_revealer(trainer.cfg.model, 8, 1)
+    ref.load_weights(os.path.join(run_dir, WEIGHTS_FILE))
+    for a, b in zip(trainer.student.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
     # Shipping it beside its hider: the best validation's weights, a spec without the run's paths.
     from ditas_tf.fast_revealer import install
 
@@ -160,6 +175,17 @@ def test_export_writes_and_verifies_the_fast_revealer(tmp_path, spectral_folder,
     assert {"reveal_fast_float32", "reveal_fast_full_int8"} <= set(files)
     assert abs(files["reveal_fast_float32"]["psnr_loss_db"]) <= 0.01, files["reveal_fast_float32"]
     assert meta["fast_revealer"]["keras_psnr_db"] > 0
+    # Full int8 quantizes the stage networks only: the container, its blocks and their cells stay float32
+    # (a quantized input costed a trained fast revealer 3.2 dB; docs/profiles.md, "Release 11").
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(out / "tflite" / "reveal_fast_full_int8.tflite"))
+    dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()
+    first_quantize = next(i for i, op in enumerate(ops) if op["op_name"] == "QUANTIZE")
+    assert {op["op_name"] for op in ops[:first_quantize]} >= {"STRIDED_SLICE", "FULLY_CONNECTED", "TRANSPOSE"}
+    assert all(dtypes[op["outputs"][0]] == "float32" for op in ops[:first_quantize])
+    assert {dtypes[op["inputs"][0]] for op in ops if op["op_name"] == "CONV_2D"} == {"int8"}
     # The file is a drop-in revealer: the reveal signature, container_audio -> revealed_image.
     rng = np.random.default_rng(2)
     x = (0.1 * rng.standard_normal((2, cfg.model.cover_samples))).astype(np.float32)
