@@ -11,7 +11,8 @@ reads the same containers: the model's Keras revealer, and every reveal*.tflite 
 (scripts/export_default.sh; with a fast revealer shipped beside the model, reveal_fast_*.tflite too).
 PSNR and SSIM are taken on uint8 images, per image, then averaged per group and over the groups.
 Latency: ms per 64x64 image (one container) on 1 and 2 threads, as scripts/profile_reveal.py times
-it; run it on an idle machine, or pass --no-timing.
+it (the median of 7 repeats, the files in turn), in a fresh process that never imports TensorFlow (whose idle threads would share the cores), before
+the evaluation; run it on an idle machine, or pass --no-timing.
 """
 
 from __future__ import annotations
@@ -20,18 +21,14 @@ import argparse
 import glob
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
-from profile_reveal import _ms
 from shared_data import DATA, HERE
 
-from ditas_tf import data as data_lib
 from ditas_tf.audio import pcm16_roundtrip
-from ditas_tf.evaluate import quantize_uint8, worst_block_psnr
-from ditas_tf.export_lib import run_tflite
 from ditas_tf.fileio import atomic_write_text
-from ditas_tf.metrics import psnr, ssim
-from ditas_tf.stego import Steganographer
 
 IMAGE_SETS = {
     "set14": "images/test/set14",
@@ -44,6 +41,8 @@ COVERS = {"LJ002": ("audio/LJSpeech-1.1", ["LJ002"]), "timit": ("audio/timit", N
 
 
 def _pairs(steg, max_images: int) -> dict:
+    from ditas_tf import data as data_lib
+
     cfg = steg.cfg
     out = {}
     for cname, (root, prefixes) in COVERS.items():
@@ -70,11 +69,38 @@ def _windows(clips: list, samples: int, rate: int, count: int) -> np.ndarray:
 
 
 def _scores(secrets, revealed) -> dict:
+    from ditas_tf.evaluate import quantize_uint8, worst_block_psnr
+    from ditas_tf.metrics import psnr, ssim
+
     rev = quantize_uint8(np.clip(revealed, 0, 1))
     return {
         "psnr": float(np.mean(psnr(secrets, rev))),
         "ssim": float(np.mean(ssim(secrets, rev))),
         "worst_block_psnr": float(np.mean([worst_block_psnr(s, r) for s, r in zip(secrets, rev)])),
+    }
+
+
+def _time(files: list, samples: int, repeats: int = 7) -> dict:
+    """ms per container of each file on 1 and 2 threads (ai_edge_litert only: no TensorFlow here).
+
+    Each figure is the median of ``repeats`` means of 200 calls, the files taken in turn in every
+    repeat, so that a slow spell of a shared machine falls on all of them alike.
+    """
+    from profile_reveal import _ms
+
+    x = pcm16_roundtrip(0.05 * np.random.default_rng(0).standard_normal((1, samples)))
+    runs = {(f, n): [] for f in files for n in (1, 2)}
+    for _ in range(repeats):
+        for f, n in runs:
+            runs[(f, n)].append(_ms(f, n, x))
+    return {
+        os.path.basename(f)[: -len(".tflite")]: {
+            "bytes": os.path.getsize(f),
+            "ms_per_image_1_thread": round(float(np.median(runs[(f, 1)])), 3),
+            "ms_per_image_2_threads": round(float(np.median(runs[(f, 2)])), 3),
+            "ms_2_threads_all_repeats": [round(v, 3) for v in runs[(f, 2)]],
+        }
+        for f in files
     }
 
 
@@ -85,10 +111,23 @@ def main() -> None:
     p.add_argument("--max-images", type=int, default=0, help="per image set (0: all)")
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--out", default=os.path.join(HERE, "docs", "results", "fast_revealer.json"))
+    p.add_argument("--time-files", nargs="+", help=argparse.SUPPRESS)  # the TensorFlow-free timing process
     a = p.parse_args()
+    if a.time_files:
+        print(json.dumps(_time(a.time_files, int(a.max_images))))
+        return
+    files = sorted(glob.glob(os.path.join(a.export, "tflite", "reveal*.tflite")))
+    meta = json.load(open(os.path.join(a.export, "metadata.json")))
+    timing = {}
+    if not a.no_timing:
+        cmd = [sys.executable, __file__, "--max-images", str(meta["container_samples"]), "--time-files", *files]
+        timing = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+        print(json.dumps(timing, indent=1), flush=True)
+    from ditas_tf.export_lib import run_tflite
+    from ditas_tf.stego import Steganographer
+
     steg = Steganographer.load(a.model, backend="keras")
     t = steg.cfg.model.stages
-    files = sorted(glob.glob(os.path.join(a.export, "tflite", "reveal*.tflite")))
     names = ["keras"] + [os.path.basename(f)[: -len(".tflite")] for f in files]
     groups = {}
     for group, (secrets, covers) in _pairs(steg, a.max_images).items():
@@ -102,25 +141,12 @@ def main() -> None:
         name: {k: float(np.mean([g[name][k] for g in groups.values()])) for k in ("psnr", "ssim", "worst_block_psnr")}
         for name in names
     }
-    timing = {}
-    if not a.no_timing:
-        x = pcm16_roundtrip(0.05 * np.random.default_rng(0).standard_normal((1, steg.cfg.model.cover_samples)))
-        for f, name in zip(files, names[1:]):
-            timing[name] = {
-                "bytes": os.path.getsize(f),
-                "ms_per_image_1_thread": round(_ms(f, 1, x), 3),
-                "ms_per_image_2_threads": round(_ms(f, 2, x), 3),
-            }
-            print(name, json.dumps(timing[name]), flush=True)
     command = f"python scripts/eval_fast_revealer.py --model {a.model}"
     if a.max_images:
         command += f" --max-images {a.max_images}"
     command += " --no-timing" * a.no_timing + f" --out {os.path.relpath(a.out, HERE)}"
     result = {"command": command, "mean_over_groups": mean, "timing": timing, "groups": groups}
-    meta = os.path.join(a.export, "metadata.json")
-    if os.path.isfile(meta):
-        with open(meta) as f:
-            result["export"] = {k: v for k, v in json.load(f).items() if k in ("fast_revealer", "verification")}
+    result["export"] = {k: v for k, v in meta.items() if k in ("fast_revealer", "verification")}
     atomic_write_text(a.out, json.dumps(result, indent=1) + "\n")
     print(json.dumps({"mean_over_groups": mean, "timing": timing}, indent=1))
 

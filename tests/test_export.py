@@ -77,7 +77,9 @@ def test_saved_model_signatures_and_numbers(exported):
 def test_tflite_files_verified_within_limits(exported, data_root):
     out, meta = exported
     ver = meta["verification"]["tflite"]
-    assert set(ver) == {"float32", "float16", "hide_float32", "hide_float16"}
+    # The shipped default has a fast revealer beside it: its two files come with every export.
+    fast = {"reveal_fast_float32", "reveal_fast_full_int8"}
+    assert set(ver) == {"float32", "float16", "hide_float32", "hide_float16"} | fast
     for r in ver.values():
         assert os.path.getsize(os.path.join(out, r["file"])) == r["bytes"]
     # Checked again here on pairs the export never saw (set5 secrets, LJ002 covers), against the SavedModel.
@@ -105,6 +107,16 @@ def test_tflite_files_verified_within_limits(exported, data_root):
         assert loss <= ver[setting]["max_psnr_loss_db"], (setting, loss)
     run = litert_interpreter(os.path.join(out, ver["hide_float32"]["file"])).get_signature_runner("hide")
     assert np.max(np.abs(run(cover_audio=covers, secret_image=secrets)["container_audio"] - raw)) < 1e-4
+    # The fast files against the Keras fast revealer, on the same unseen pairs.
+    from ditas_tf.fast_revealer import load_fast_revealer
+    from ditas_tf.stego import resolve_model_dir
+
+    keras_fast = load_fast_revealer(resolve_model_dir("default"), steg.cfg, grouped_op=False)
+    fast_ref = np.mean([_psnr(a, b) for a, b in zip(secrets, keras_fast.predict(containers, verbose=0))])
+    for setting in sorted(fast):
+        got, _ = run_tflite(os.path.join(out, ver[setting]["file"]), containers)
+        loss = fast_ref - np.mean([_psnr(a, b) for a, b in zip(secrets, got)])
+        assert loss <= ver[setting]["max_psnr_loss_db"], (setting, loss)
     on_disk = json.load(open(os.path.join(out, "metadata.json")))
     assert on_disk["sample_rate"] == 16000 and on_disk["stages"] == steg_cfg_stages()
     assert on_disk["sync_scheme"]["name"] == "pilot-run/v2"
@@ -135,6 +147,18 @@ def test_reference_client_matches_ditas_reveal(tmp_path, exported):
     assert r.exit_code == 0, r.output
     secret = load_image(IMAGE) / 255.0
     ref_psnr = _psnr(secret, load_image(str(tmp_path / "ref.png")) / 255.0)
+    # The fast revealer's files are held to the Keras fast revealer on the same window.
+    import soundfile as sf
+
+    from ditas_tf.fast_revealer import load_fast_revealer
+    from ditas_tf.stego import Steganographer, resolve_model_dir
+
+    steg = Steganographer.load("default", backend="keras")
+    x, rate = sf.read(str(container), dtype="float32")
+    windows, _ = steg.container_windows(x, rate, tiles=1, key="k1")
+    fast = load_fast_revealer(resolve_model_dir("default"), steg.cfg, grouped_op=False)
+    fast_image = np.round(np.clip(fast.predict(windows, verbose=0)[0], 0, 1) * 255) / 255
+    refs = {"reveal_fast_float32": _psnr(secret, fast_image), "reveal_fast_full_int8": _psnr(secret, fast_image)}
     env = dict(os.environ)
     for setting, res in meta["verification"]["tflite"].items():
         if setting.startswith("hide_"):
@@ -167,7 +191,8 @@ def test_reference_client_matches_ditas_reveal(tmp_path, exported):
         )
         assert p.returncode == 0, p.stderr[-2000:]
         got = _psnr(secret, load_image(str(png)) / 255.0)
-        assert ref_psnr - got <= res["max_psnr_loss_db"], (setting, ref_psnr, got)
+        ref = refs.get(setting, ref_psnr)
+        assert ref - got <= res["max_psnr_loss_db"], (setting, ref, got)
 
 
 def test_hide_client_writes_containers_ditas_reveals(tmp_path, exported):
