@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from ditas_tf.errors import DitasError, InputError
-from ditas_tf.fileio import atomic_write_text
+from ditas_tf.fileio import atomic_write_text, sha256_file
 from ditas_tf.version import __version__
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ def export(
         meta = {
             "ditas_tf_version": __version__,
             "model": model,
-            "model_dir_weights_sha256": _sha256(os.path.join(resolve_model_dir(model), "model.weights.h5")),
+            "model_dir_weights_sha256": sha256_file(os.path.join(resolve_model_dir(model), "model.weights.h5")),
             **steg.metadata(),
             "container_samples": steg.cfg.model.cover_samples,
             "export_time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -462,7 +462,7 @@ def package_graphs(model_dir: str, images: list | None = None, audio: list | Non
         psnr_lite = float(np.mean(_psnr(secrets, lite_rev)))
         report = {
             "ditas_tf_version": __version__,
-            "weights_sha256": _sha256(os.path.join(model_dir, "model.weights.h5")),
+            "weights_sha256": sha256_file(os.path.join(model_dir, "model.weights.h5")),
             "graphs": {
                 name: {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()} for name, blob in blobs.items()
             },
@@ -487,14 +487,6 @@ def package_graphs(model_dir: str, images: list | None = None, audio: list | Non
         return report
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _models_config() -> str:

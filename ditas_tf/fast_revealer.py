@@ -19,7 +19,6 @@ Run folder layout::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -36,11 +35,11 @@ from ditas_tf import data as data_lib
 from ditas_tf.audio import pcm16_roundtrip
 from ditas_tf.config import Config, DataConfig, read_config
 from ditas_tf.errors import ConfigError, DitasError
-from ditas_tf.fileio import atomic_path, atomic_write_text
+from ditas_tf.fileio import atomic_path, atomic_write_text, sha256_file
 from ditas_tf.layers import SpaceToDepth, StageConv2D
 from ditas_tf.metrics import psnr
 from ditas_tf.networks import FAST_LAYOUTS, build_fast_revealer, build_system
-from ditas_tf.trainer import LearningRate, TrainingDiverged, make_strategy
+from ditas_tf.trainer import LearningRate, TrainingDiverged, distributed_step, make_strategy
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +120,6 @@ def prepare_run_dir(run_dir: str, fcfg: FastRevealerConfig | None) -> FastReveal
     os.makedirs(run_dir, exist_ok=True)
     save_spec(fcfg, path)
     return fcfg
-
-
-def sha256_file(path: str) -> str:
-    """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def hider_config(fcfg: FastRevealerConfig) -> Config:
@@ -229,14 +219,7 @@ class FastRevealerTrainer:
 
     def make_train_step(self):
         """The tf.function ``train_step(iterator)`` running one step on every replica."""
-
-        @tf.function
-        def train_step(iterator):
-            per_replica = self.strategy.run(self._step_fn, args=(next(iterator),))
-            self.step.assign_add(1)
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
-
-        return train_step
+        return distributed_step(self.strategy, self._step_fn, self.step)
 
     def validate(self, val: dict, batch: int = 16) -> dict:
         """PSNR of the student and of the hider's own revealer on the fixed validation pairs."""

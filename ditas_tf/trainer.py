@@ -59,6 +59,19 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(device)
 
 
+def distributed_step(strategy: tf.distribute.Strategy, step_fn, step: tf.Variable):
+    """A tf.function ``train_step(iterator)``: ``step_fn`` on every replica's next batch, ``step`` + 1,
+    and each returned value summed over the replicas (each is already divided by the global batch)."""
+
+    @tf.function
+    def train_step(iterator):
+        per_replica = strategy.run(step_fn, args=(next(iterator),))
+        step.assign_add(1)
+        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+
+    return train_step
+
+
 def _is_chief(strategy) -> bool:
     """Whether this process writes checkpoints and the run folder (worker 0 of a cluster)."""
     return bool(strategy.extended.should_checkpoint)
@@ -210,15 +223,7 @@ class Trainer:
 
     def make_train_step(self):
         """The tf.function ``train_step(iterator)`` running one step on every replica."""
-
-        @tf.function
-        def train_step(iterator):
-            per_replica = self.strategy.run(self._step_fn, args=(next(iterator),))
-            self.step.assign_add(1)
-            # Each replica's value is already divided by the global batch: sum them.
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
-
-        return train_step
+        return distributed_step(self.strategy, self._step_fn, self.step)
 
     def distributed_dataset(self):
         """Per-replica input pipelines (distribute_datasets_from_function)."""

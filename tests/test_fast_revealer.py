@@ -99,7 +99,8 @@ def spectral_folder(tmp_path):
 def test_fast_revealer_trains_resumes_and_leaves_the_hider_alone(tmp_path, spectral_folder, data_root):
     """Training changes the student only; the run's spec is saved once and pins the hider's weights."""
     from ditas_tf.errors import ConfigError
-    from ditas_tf.fast_revealer import SPEC_FILE, WEIGHTS_FILE, read_spec, run, sha256_file
+    from ditas_tf.fast_revealer import SPEC_FILE, WEIGHTS_FILE, read_spec, run
+    from ditas_tf.fileio import sha256_file
 
     hider_weights = os.path.join(spectral_folder, "model.weights.h5")
     before = sha256_file(hider_weights)
@@ -159,7 +160,8 @@ def test_export_writes_and_verifies_the_fast_revealer(tmp_path, spectral_folder,
     from ditas_tf.config import read_config
     from ditas_tf.errors import DitasError
     from ditas_tf.export_lib import export, run_tflite
-    from ditas_tf.fast_revealer import SPEC_FILE, WEIGHTS_FILE, load_fast_revealer, save_spec, sha256_file
+    from ditas_tf.fast_revealer import SPEC_FILE, WEIGHTS_FILE, load_fast_revealer, save_spec
+    from ditas_tf.fileio import sha256_file
     from ditas_tf.networks import build_fast_revealer
 
     cfg = read_config(os.path.join(spectral_folder, "config.yaml"))
