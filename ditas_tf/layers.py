@@ -325,8 +325,7 @@ class StageConv2D(keras.layers.Layer):
     The weights are those of a grouped ``Conv2D`` (kernel [k, k, in / groups, filters]). With
     ``grouped_op`` the call is one grouped convolution, which TFLite runs as one CONV_2D (the fast
     revealer's export); without it, one convolution per group, then a concatenation: the same
-    numbers, and what TensorFlow trains fast on a CPU (its grouped kernel is far slower there: a
-    ten-group training step of the fast revealer did not reach step 50 in three minutes).
+    numbers, and what TensorFlow trains fast on a CPU (its grouped kernel is far slower there).
     """
 
     def __init__(self, filters: int, kernel_size: int, groups: int, activation=None, grouped_op: bool = False, **kw):

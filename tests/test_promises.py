@@ -107,11 +107,21 @@ def test_shipped_config_holds_no_machine_paths():
         assert cfg.data.train_images == [] and cfg.train.init_weights == ""
         graphs = json.load(open(os.path.join(folder, "graphs.json")))
         assert "/" not in json.dumps(graphs).replace("\\/", "")  # no paths in the verification either
-        from ditas_tf.export_lib import _sha256
+        from ditas_tf.fileio import sha256_file
 
-        assert graphs["weights_sha256"] == _sha256(os.path.join(folder, "model.weights.h5"))
+        assert graphs["weights_sha256"] == sha256_file(os.path.join(folder, "model.weights.h5"))
         for f, g in graphs["graphs"].items():
             assert os.path.getsize(os.path.join(folder, f)) == g["bytes"]
+        # A fast revealer beside it: its spec names the folder itself and the weights it reveals.
+        spec_path = os.path.join(folder, "fast_revealer.yaml")
+        if os.path.isfile(spec_path):
+            from ditas_tf.fast_revealer import read_spec
+
+            text = open(spec_path).read()
+            assert "/work" not in text and "shared/data" not in text and "/tmp" not in text
+            spec = read_spec(spec_path)
+            assert spec.hider == "." and spec.data.train_images == [] and spec.init_weights == ""
+            assert spec.hider_sha256 == graphs["weights_sha256"]
 
 
 @pytest.mark.large
