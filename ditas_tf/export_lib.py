@@ -183,6 +183,17 @@ def run_tflite(model_path: str, containers: np.ndarray, threads: int = 2):
     return np.stack(out), xnnpack
 
 
+def _write_and_reveal(blob: bytes, path: str, containers: np.ndarray, secrets: np.ndarray):
+    """Write a TFLite revealer to ``path`` and reveal ``containers`` with it: (images, mean PSNR
+    against ``secrets``, seconds per container, whether XNNPACK ran it)."""
+    with open(path, "wb") as f:
+        f.write(blob)
+    t0 = time.perf_counter()
+    out, xnnpack = run_tflite(path, containers)
+    dt = (time.perf_counter() - t0) / len(containers)
+    return out, float(np.mean(_psnr(secrets, out))), dt, xnnpack
+
+
 def _psnr(a, b) -> np.ndarray:
     a = np.clip(a, 0, 1).astype(np.float64)
     b = np.clip(b, 0, 1).astype(np.float64)
@@ -236,12 +247,7 @@ def export(
         for setting in settings:
             blob = convert(sm_dir, setting, calibration)
             path = os.path.join(tmp, "tflite", f"reveal_{setting}.tflite")
-            with open(path, "wb") as f:
-                f.write(blob)
-            t0 = time.perf_counter()
-            out, xnnpack = run_tflite(path, verify)
-            dt = (time.perf_counter() - t0) / len(verify)
-            p = float(np.mean(_psnr(verify_secret, out)))
+            out, p, dt, xnnpack = _write_and_reveal(blob, path, verify, verify_secret)
             loss = sm_psnr - p
             limit = ecfg.max_psnr_loss_db[setting]
             results[setting] = {
@@ -366,13 +372,7 @@ def _export_fast_revealer(fast, cfg, out_tmp: str, calibration, verify, verify_s
         for setting in FAST_SETTINGS:
             blob = convert(sm_dir, setting, calibration)
             name = f"tflite/reveal_fast_{setting}.tflite"
-            path = os.path.join(out_tmp, name)
-            with open(path, "wb") as f:
-                f.write(blob)
-            t0 = time.perf_counter()
-            out, xnnpack = run_tflite(path, verify)
-            dt = (time.perf_counter() - t0) / len(verify)
-            p = float(np.mean(_psnr(verify_secret, out)))
+            _, p, dt, xnnpack = _write_and_reveal(blob, os.path.join(out_tmp, name), verify, verify_secret)
             limit = cfg.export.max_psnr_loss_db[setting]
             files[f"reveal_fast_{setting}"] = {
                 "file": name,
