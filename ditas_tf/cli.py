@@ -202,6 +202,13 @@ def _quiet_tf_import() -> None:
     help="Hide with the first K stages (default: as many as the cover has room for).",
 )
 @click.option("--float", "float32", is_flag=True, help="Write 32-bit float WAV instead of 16-bit PCM.")
+@click.option(
+    "--copies",
+    type=int,
+    default=None,
+    help="Hide this many copies of the image, each in its own stretch of the cover (default: as many as "
+    "the cover has room for after the stages, up to 4). The receiver finds and averages them; it needs no flag.",
+)
 @click.option("--resize", default=None, help="Resize the secret to WxH first (e.g. 64x64: one tile, 1.28 s of speech).")
 @click.option("--pesq", is_flag=True, help="Also measure wide-band PESQ over the carrying span (slower).")
 @click.option(
@@ -212,7 +219,7 @@ def _quiet_tf_import() -> None:
     "speech) or first (the first stretches that fit). The receiver needs no flag for either.",
 )
 @user_errors
-def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, resize, pesq, placement):
+def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, copies, resize, pesq, placement):
     """Hide SECRET_IMAGE in COVER_AUDIO and write the container WAV."""
     import numpy as np
 
@@ -220,9 +227,10 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
         raise InputError(f"--stages must be at least 1, got {stages}")
     from ditas_tf.audio import read_audio, write_audio
     from ditas_tf.images import load_image
-    from ditas_tf.stego import check_paths, check_placement, parse_size
+    from ditas_tf.stego import check_copies, check_paths, check_placement, parse_size
 
     check_placement(placement)
+    check_copies(copies)
     new_size = parse_size(resize, "--resize")
     check_paths([secret_image, cover_audio], output)
     secret = load_image(secret_image)
@@ -232,12 +240,15 @@ def hide_cmd(secret_image, cover_audio, output, key, model, stages, float32, res
         secret = np.asarray(Image.fromarray(secret).resize(new_size, Image.BICUBIC))
     cover, rate = read_audio(cover_audio)
     steg = _load_steg(model)
-    res = steg.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32, placement=placement)
+    res = steg.hide_array(
+        secret, cover, rate, key=key, stages=stages, pcm16=not float32, placement=placement, copies=copies
+    )
     write_audio(output, res.container, rate, float32=float32)
     w, h = res.size
     start = float(res.starts.min()) / steg.rate
+    copied = f" x {res.copies} copies" if res.copies > 1 else ""
     click.echo(
-        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s), {res.stages} of "
+        f"hid {w}x{h} image ({res.tiles[0] * res.tiles[1]} tile(s){copied}, {res.stages} of "
         f"{steg.cfg.model.stages} stages) in {output}: span SNR {res.snr_db:.1f} dB over {res.span_seconds:.2f} s "
         f"from {start:.2f} s (whole-file SNR {res.snr_db_file:.1f} dB)"
     )
@@ -384,15 +395,22 @@ def export_cmd(model, out_dir, version, images, audio, settings):
     show_default=True,
     help="Where hide puts each tile: least-audible or first (as ditas hide --placement).",
 )
+@click.option(
+    "--copies",
+    type=int,
+    default=None,
+    help="Hide this many copies of each image (default: as many as each cover has room for, as ditas hide).",
+)
 @user_errors
-def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels, placement):
+def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_images, channels, placement, copies):
     """Evaluate models on image sets x audio sets: metrics.json, table.md, figures."""
     from ditas_tf.channels import parse
-    from ditas_tf.stego import check_placement
+    from ditas_tf.stego import check_copies, check_placement
 
     for spec in channels:
         parse(spec)
     check_placement(placement)
+    check_copies(copies)
     _quiet_tf_import()
     from ditas_tf.evaluate import evaluate
 
@@ -407,6 +425,7 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
         max_images=max_images,
         channels=tuple(channels),
         placement=placement,
+        copies=copies,
     )
     for name, m in report["models"].items():
         o = m["overall"]
@@ -459,6 +478,7 @@ def windows_cmd(container_audio, output, key, size, model):
     w, h = wh or (n, n)
     rows, cols = steg.tile_grid(w, h)
     windows, _ = steg.container_windows(data, rate, rows * cols, key=key)
+    copies = len(windows) // (rows * cols)
     k, t = windows.shape[1] // steg.block, cfg.model.stages
     if k < t:
         from ditas_tf.runners import pad_blocks
@@ -472,5 +492,10 @@ def windows_cmd(container_audio, output, key, size, model):
         body = {"signature_name": "reveal", "instances": [{"container_audio": w_.tolist()} for w_ in windows]}
         atomic_write_text(output, json.dumps(body))
     click.echo(f"wrote {windows.shape[0]} x {windows.shape[1]} samples to {output}")
+    if copies > 1:
+        click.echo(
+            f"the container carries {copies} copies of the image: row r is tile r % {rows * cols} of copy "
+            f"r // {rows * cols}; average each tile's revealed images"
+        )
     if k < t:
         click.echo(f"the container carries {k} of {t} stages: the image is revealed_stages[:, {k - 1}]")

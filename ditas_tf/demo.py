@@ -50,6 +50,7 @@ def run_demo(out_dir: str, model: str = "default", key: str | None = None) -> di
         "revealed": revealed_out,
         "backend": steg.backend,
         "stages": res.stages,
+        "copies": res.copies,
         "revealed_psnr_db": round(psnr_uint8(secret, revealed), 2),
         "revealed_ssim": round(float(structural_similarity(secret, revealed, channel_axis=-1, data_range=255)), 4),
         "span_seconds": round(aud["span_seconds"], 3),

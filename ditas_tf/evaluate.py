@@ -64,15 +64,19 @@ def evaluate_pair(
     lost: bool,
     channels: tuple = (),
     placement: str = "least-audible",
+    copies: int | None = None,
 ):
     """Hide one tile in one clip, (write/read 16-bit WAV), (apply a channel), reveal; metrics per stage.
 
     Audio metrics compare the 16 kHz mid signals of cover and container before
     any channel, over the carrying span and over the whole file
     (:func:`ditas_tf.span.span_metrics`). Image metrics are taken on the
-    revealed tile rounded to uint8, for every C_i, with the worst 16x16 block.
+    revealed tile rounded to uint8, for every C_i, with the worst 16x16 block; with copies of the
+    tile in the cover (``copies``, as ``ditas hide``), on their average, as the receiver reveals it.
     """
-    res = steg.hide_array(tile, cover, rate, stages=stages, placement=placement)
+    from ditas_tf.stego import average_copies
+
+    res = steg.hide_array(tile, cover, rate, stages=stages, placement=placement, copies=copies)
     container = res.container
     if wav:
         path = os.path.join(tmpdir, "container.wav")
@@ -85,7 +89,7 @@ def evaluate_pair(
         received, rrate = channels_lib.apply(spec, received, rrate)
     windows, starts = steg.container_windows(received, rrate, 1, stages=stages)
     k = windows.shape[1] // steg.block  # what the receiver read from the pilot
-    revealed = quantize_uint8(steg.reveal_windows(windows, k)[0])  # [k, n, n, 3]
+    revealed = quantize_uint8(average_copies(steg.reveal_windows(windows, k), 1)[0])  # [k, n, n, 3]
     img = image_metrics(np.repeat(tile[None], len(revealed), 0), revealed)
     length = res.stages * steg.block
     s0 = int(res.starts[0])
@@ -101,7 +105,9 @@ def evaluate_pair(
         },
         "sync_offset_error": round(float(starts[0] - s0), 3) if not channels else None,
         "hidden_stages": res.stages,
-        "cover_seconds_used": res.stages * steg.block / steg.rate,
+        "copies": res.copies,
+        "copies_found": len(windows),
+        "cover_seconds_used": res.copies * res.stages * steg.block / steg.rate,
         "span_start_s": s0 / steg.rate,
         "stages": {f"C{i + 1}": {k: float(img[k][i]) for k in IMAGE_KEYS} for i in range(len(revealed))},
     }
@@ -157,11 +163,12 @@ def evaluate(
     channels: tuple = (),
     figures: bool = True,
     placement: str = "least-audible",
+    copies: int | None = None,
 ) -> dict:
     """Evaluate models on image sets x audio sets; write metrics.json, table.md, figures.
 
     ``placement`` is hide's (:data:`ditas_tf.stego.PLACEMENTS`): where each
-    tile's run goes in its cover.
+    tile's run goes in its cover; ``copies`` is hide's too (None: as many as each cover has room for).
     """
     from tqdm import tqdm
 
@@ -201,6 +208,7 @@ def evaluate(
             "image_metrics": "on the revealed tile rounded to uint8; worst_block_psnr over 16x16 blocks",
             "channels": list(channels),
             "placement": placement,
+            "copies": "as many as each cover has room for" if copies is None else copies,
             "image_sets": {k: len(v) for k, v in image_sets.items()},
             "audio_sets": {k: len(v) for k, v in audio_sets.items()},
         },
@@ -234,6 +242,7 @@ def evaluate(
                                 lost=figures and i < 8,
                                 channels=channels,
                                 placement=placement,
+                                copies=copies,
                             )
                         except InputError as exc:
                             # e.g. a clip with fewer usable subsequences than a t = 8 model needs
@@ -273,7 +282,7 @@ def _means(rows, k) -> dict:
     # Rows carry as many stages as their cover had room for (baselines reveal in one):
     # C_i is averaged over the rows that have it, and says how many those are.
     k = min(k, max(len(r["stages"]) for r in rows))
-    keys = AUDIO_KEYS + IMAGE_KEYS + ("worst_block_psnr", "hidden_stages", "cover_seconds_used")
+    keys = AUDIO_KEYS + IMAGE_KEYS + ("worst_block_psnr", "hidden_stages", "copies", "cover_seconds_used")
     out = {key: _nanmean(r.get(key) for r in rows) for key in keys}
     out["per_stage"] = {}
     for i in range(k):

@@ -8,6 +8,11 @@ modification (container - cover) is resampled back to the cover's rate and
 added to every channel, so the mid signal carries it and the output keeps the
 cover's rate, channels and length. If the result would clip, the whole file is
 scaled down (the revealer normalises each block, so a gain does not matter).
+
+A cover with room for more runs than the image has tiles carries *copies* of
+the image, up to MAX_COPIES: each in its own cover, so its revealing error is
+partly its own, and the receiver averages the copies it finds
+(docs/whole_cover.md measures what each copy buys).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ PLACEMENTS = ("least-audible", "first")
 # The most cover slots hide scores for placement (each t of them cost one run of the hiding graph);
 # a longer cover is placed in time order (docs/placement.md).
 MAX_SCORED_SLOTS = 64
+# The most copies of the image hide makes on its own (docs/whole_cover.md: what each one buys).
+MAX_COPIES = 4
 PEAK = 32767.0 / 32768.0
 
 
@@ -98,11 +105,12 @@ class HideResult:
     snr_db_file: float  # over the whole file, at the cover's rate
     reveal_hint: str
     sync_scores: np.ndarray  # the receiver's pilot peak score per tile
-    span_seconds: float = 0.0  # length of the carrying span
+    span_seconds: float = 0.0  # length of the carrying span (its runs, joined)
     stages: int = 0  # stages used (the most the cover had room for, unless asked)
     placement: str = "first"  # how the runs were placed (PLACEMENTS); "first" also when nothing was to choose
     nmr_db: float = float("nan")  # the placed runs' mean noise-to-mask excess, as scored (least-audible only)
     nmr_db_first: float = float("nan")  # the same for the first runs that fit, for comparison
+    copies: int = 1  # copies of the image, each tile in a run of its own per copy
 
 
 class Steganographer:
@@ -228,11 +236,11 @@ class Steganographer:
         """(rows, cols) of the model-size tiles that cover a w x h image."""
         return math.ceil(h / self.tile), math.ceil(w / self.tile)
 
-    def _needed_error(self, needed: int, have: int, k: int, what: str) -> InputError:
+    def _needed_error(self, needed: int, have: int, k: int, what: str, copies: int = 1) -> InputError:
         sec = k * self.block / self.rate
+        per = "one per 64x64 tile" + (f" and copy ({copies} copies)" if copies > 1 else "")
         return InputError(
-            f"{what} too short: needs {needed} stretch(es) of {sec:.2f} s of continuous speech "
-            f"(one per 64x64 tile), has {have}"
+            f"{what} too short: needs {needed} stretch(es) of {sec:.2f} s of continuous speech ({per}), has {have}"
         )
 
     # --------------------------------------------------------------- arrays
@@ -246,17 +254,22 @@ class Steganographer:
         stages: int | None = None,
         pcm16: bool = True,
         placement: str = "least-audible",
+        copies: int | None = None,
     ) -> HideResult:
         """Hide ``secret`` (uint8 or [0, 1] float, [H, W, 3]) in ``cover`` ([frames] or [frames, ch]).
 
         Returns the container at the cover's rate, channels and length. Each
         tile takes the most stages (up to t) the cover has room for, or
-        ``stages``; the receiver reads the count from the pilot. ``pcm16``
+        ``stages``; the receiver reads the count from the pilot. Then the
+        image gets as many copies as the cover still has room for, up to
+        MAX_COPIES, or ``copies`` (with the most stages that leave room for
+        them); the receiver finds and averages them. ``pcm16``
         says whether it will be stored as 16-bit PCM (the receiver's view is
         simulated that way to check that it finds the same slots).
         ``placement`` (PLACEMENTS) says where the runs go: :meth:`place_runs`.
         """
         check_placement(placement)
+        check_copies(copies)
         img = _as_float_image(secret)
         h, w = img.shape[:2]
         rows, cols = self.tile_grid(w, h)
@@ -270,27 +283,37 @@ class Steganographer:
         mid16 = resample(to_mono(cover2d), rate, self.rate)
         if not np.any(slot_rms_db(mid16, self.block) >= sync.ABSOLUTE_FLOOR_DB):
             raise InputError(f"cover is silent: no subsequence is above {sync.ABSOLUTE_FLOOR_DB:.0f} dBFS")
-        k, found = self.choose_stages(mid16, len(tiles), stages, key)
-        starts, placed = found[: len(tiles)] * self.block, None
+        if copies is None:
+            k, found = self.choose_stages(mid16, len(tiles), stages, key)
+            copies = max(1, min(MAX_COPIES, len(found) // len(tiles)))
+        else:
+            k, found = self.choose_stages(mid16, len(tiles) * copies, stages, key, copies=copies)
+        count = len(tiles) * copies  # runs: tile r % len(tiles) of copy r // len(tiles)
+        starts, placed = found[:count] * self.block, None
         if placement == "least-audible":
-            placed = self.place_runs(tiles, mid16, k, key)
+            placed = self.place_runs(tiles, mid16, k, key, count)
             if placed is not None:
                 starts = placed[0]
-        windows, blocks = self._hide_windows(tiles, mid16, starts, k)
+        windows, blocks = self._hide_windows(np.tile(tiles, (copies, 1, 1, 1)), mid16, starts, k)
         for boost in sync.PILOT_BOOSTS_DB:
-            container, gain, mod16 = self._embed(windows, blocks, cover2d, rate, mid16, starts, k, frames, key, boost)
+            container, gain, mod16 = self._embed(
+                windows, blocks, cover2d, rate, mid16, starts, k, frames, key, len(tiles), boost
+            )
             # The receiver finds each run from the written file alone: check that it does.
             stored = pcm16_roundtrip(container) if pcm16 else container
             seen = resample(to_mono(stored), rate, self.rate)
-            k_seen, again, scores = sync.locate_runs(seen, key, len(tiles), self.block, self.cfg.model.stages, rate)
+            k_seen, again, scores = sync.locate_runs(
+                seen, key, len(tiles), self.block, self.cfg.model.stages, rate, max_copies=copies
+            )
             if k_seen == k and np.array_equal(np.round(again), starts) and scores.min() >= sync.MIN_PEAK_SCORE:
                 break
             log.info("receiver would not find every run (peak score %.1f); pilot +%.0f dB", scores.min(), boost)
         else:
             raise InputError("could not place the image so that a receiver finds it in this cover; try another cover")
-        span = slice(int(starts.min()), int(starts.max()) + k * self.block)
-        cover16, modified = mid16[span], (mid16 + mod16)[span]
-        snr = span_lib.snr_db(cover16, modified)
+        # The span: the runs themselves, joined (span_lib: untouched audio between them is left out).
+        length = k * self.block
+        cover16 = np.concatenate([mid16[s : s + length] for s in np.sort(starts)])
+        snr = span_lib.snr_db(cover16, cover16 + np.concatenate([mod16[s : s + length] for s in np.sort(starts)]))
         snr_file = span_lib.snr_db(cover2d, container / gain)
         hint = "" if (w, h) == (n, n) else f"--size {w}x{h}"
         return HideResult(
@@ -304,25 +327,27 @@ class Steganographer:
             snr_file,
             hint,
             scores,
-            (span.stop - span.start) / self.rate,
+            len(cover16) / self.rate,
             k,
             "first" if placed is None else "least-audible",
             *((float("nan"),) * 2 if placed is None else placed[1:]),
+            copies,
         )
 
-    def choose_stages(self, mid16, tiles: int, stages: int | None, key) -> tuple[int, np.ndarray]:
-        """The stage count and the runs for ``tiles`` tiles: ``stages`` if given, else the most that fit.
+    def choose_stages(self, mid16, tiles: int, stages: int | None, key, copies: int = 1) -> tuple[int, np.ndarray]:
+        """The stage count and the runs for ``tiles`` runs: ``stages`` if given, else the most that fit.
 
         More stages mean more cover per tile and a better revealed image
         (docs/whole_cover.md), up to ``model.hide_stages`` (0: all t); the
-        receiver reads the count from the pilot.
+        receiver reads the count from the pilot. ``copies`` only words the
+        error (``tiles`` counts every copy's runs).
         """
         floor = self.cfg.data.energy_floor_db
         if stages is not None:
             k = self.stage_count(stages)
             found = sync.runs(mid16, self.block, k, floor, key)
             if len(found) < tiles:
-                raise self._needed_error(tiles, len(found), k, "cover")
+                raise self._needed_error(tiles, len(found), k, "cover", copies)
             return k, found
         t = self.cfg.model.stages
         most = self.cfg.model.hide_stages or t
@@ -333,9 +358,9 @@ class Steganographer:
                 if k < most:
                     log.debug("cover has room for %d of %d stages per tile", k, most)
                 return k, found
-        raise self._needed_error(tiles, len(found), lowest, "cover")
+        raise self._needed_error(tiles, len(found), lowest, "cover", copies)
 
-    def place_runs(self, tiles, mid16, k: int, key) -> tuple[np.ndarray, float, float] | None:
+    def place_runs(self, tiles, mid16, k: int, key, count: int | None = None) -> tuple[np.ndarray, float, float] | None:
         """Each tile's run where the hider's modification is least audible: (starts, cost, first runs' cost).
 
         Every cover slot a run of k slots could use is scored by how far the
@@ -344,21 +369,23 @@ class Steganographer:
         measure), with the first tile as the secret and the slots, in time
         order, as the t stages of the hiding graph. Then :func:`sync.pick_runs`
         chooses the runs of least total cost. The receiver finds each run by its
-        pilot wherever it is. None when there is nothing to choose (no more
-        candidate runs than tiles) or more than MAX_SCORED_SLOTS slots to score:
-        then the runs are the first that fit.
+        pilot wherever it is. ``count`` runs (default: one per tile; copies
+        add theirs). None when there is nothing to choose (no more candidate
+        runs than ``count``) or more than MAX_SCORED_SLOTS slots to score: then
+        the runs are the first that fit.
         """
         floor = self.cfg.data.energy_floor_db
+        count = count or len(tiles)
         cands = sync.candidate_runs(mid16, self.block, k, floor)
         slots = np.unique(cands[:, None] + np.arange(k)) if len(cands) else cands
-        if len(cands) <= len(tiles) or len(slots) > MAX_SCORED_SLOTS:
+        if len(cands) <= count or len(slots) > MAX_SCORED_SLOTS:
             return None
         cost = np.zeros(int(slots.max()) + 1)
         cost[slots] = self.slot_audibility(tiles[0], mid16, slots)
         run_cost = cost[cands[:, None] + np.arange(k)].sum(axis=1)
-        chosen = sync.pick_runs(cands, run_cost, k, len(tiles))
-        first = sync.runs(mid16, self.block, k, floor, None)[: len(tiles)]
-        per_slot = k * len(tiles)
+        chosen = sync.pick_runs(cands, run_cost, k, count)
+        first = sync.runs(mid16, self.block, k, floor, None)[:count]
+        per_slot = k * count
         placed = sync.order_slots(chosen, key) * self.block
         return (
             placed,
@@ -386,12 +413,13 @@ class Steganographer:
         windows = np.stack([mid16[s : s + length] for s in starts]).astype(np.float32)
         return windows, self.runner.hide(np.asarray(tiles, np.float32), windows, k)
 
-    def _embed(self, windows, containers, cover2d, rate, mid16, starts, k, frames, key, pilot_boost_db=0.0):
+    def _embed(self, windows, containers, cover2d, rate, mid16, starts, k, frames, key, tiles, pilot_boost_db=0.0):
         length = k * self.block
         mod16 = np.zeros(len(mid16), np.float64)
         for i, s in enumerate(starts):
             delta = containers[i].astype(np.float64) - windows[i]
-            mod16[s : s + length] = delta + sync.hiding_pilot(key, i, windows[i], delta, self.block, pilot_boost_db)
+            pilot = sync.hiding_pilot(key, sync.run_pilot(i, tiles), windows[i], delta, self.block, pilot_boost_db)
+            mod16[s : s + length] = delta + pilot
         mod = resample(mod16.astype(np.float32), self.rate, rate)
         mod = np.pad(mod, (0, max(0, frames - len(mod))))[:frames]
         container = cover2d + mod[:, None]
@@ -415,25 +443,27 @@ class Steganographer:
         """Reveal the image hidden in ``container`` ([frames] or [frames, ch]).
 
         Returns a float [H, W, 3] image in [0, 1] (or, with ``all_stages``,
-        [k, H, W, 3] of the cumulative C_1..C_k).
+        [k, H, W, 3] of the cumulative C_1..C_k). Copies of the image in the
+        container are averaged (:func:`average_copies`).
         """
         n = self.tile
         w, h = size or (n, n)
         rows, cols = self.tile_grid(w, h)
         windows, _ = self.container_windows(container, rate, rows * cols, key=key, stages=stages)
         k = windows.shape[1] // self.block
-        stages_out = self.reveal_windows(windows, k)  # [tiles, k, n, n, 3]
+        stages_out = average_copies(self.reveal_windows(windows, k), rows * cols)  # [tiles, k, n, n, 3]
         k = stages_out.shape[1]  # 1 for a revealer without per-stage outputs (the fast revealer)
         full = stages_out.reshape(rows, cols, k, n, n, 3).transpose(2, 0, 3, 1, 4, 5).reshape(k, rows * n, cols * n, 3)
         full = full[:, :h, :w]
         return full if all_stages else full[-1]
 
     def container_windows(self, container: np.ndarray, rate: int, tiles: int, key=None, stages=None):
-        """The receiver's view: [tiles, k*w*h] samples at 16 kHz and each run's first sample.
+        """The receiver's view: [runs, k*w*h] samples at 16 kHz and each run's first sample.
 
         Each tile's run is found by its keyed pilot (:mod:`ditas_tf.sync`) to a
         fraction of a sample, and k is the stage count the pilot tells, or
-        ``stages`` (C_k of a container that carries more). An InputError when a
+        ``stages`` (C_k of a container that carries more). Copies of the image
+        come after the tiles, copy-major: runs = copies x ``tiles``. An InputError when a
         run cannot be found (a wrong key, a wrong --size, or no hidden image) or
         ``stages`` is more than the container carries.
         """
@@ -444,7 +474,7 @@ class Steganographer:
         if len(mid16) < self.block:
             raise InputError(f"container too short: {len(mid16) / self.rate:.2f} s")
         carried, starts, scores = sync.locate_runs(
-            mid16, key, tiles, self.block, self.cfg.model.stages, rate, stages=stages
+            mid16, key, tiles, self.block, self.cfg.model.stages, rate, stages=stages, max_copies=sync.MAX_COPIES
         )
         if scores.min() < sync.MIN_PEAK_SCORE:
             raise InputError(
@@ -472,12 +502,13 @@ class Steganographer:
         key: str | None = None,
         stages: int | None = None,
         float32: bool = False,
+        copies: int | None = None,
     ) -> HideResult:
         """Read an image and a cover, hide, and write the container WAV atomically."""
         _check_output(out_path, [secret_path, cover_path])
         secret = load_image(secret_path)
         cover, rate = read_audio(cover_path)
-        res = self.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32)
+        res = self.hide_array(secret, cover, rate, key=key, stages=stages, pcm16=not float32, copies=copies)
         write_audio(out_path, res.container, rate, float32=float32)
         return res
 
@@ -512,7 +543,13 @@ class Steganographer:
                 "pilot_exponent": sync.PILOT_EXPONENT,
                 "min_peak_score": sync.MIN_PEAK_SCORE,
                 "run_order_with_key": KEY_SCHEME,
+                # Copy c of tile j: pilot number j + c * copy_stride; kept when every tile of it peaks
+                # over max(min_peak_score, copy_score_ratio x tile 0's score) without overlapping a run.
+                "copy_stride": sync.COPY_STRIDE,
+                "copy_score_ratio": sync.COPY_SCORE_RATIO,
+                "max_copies": sync.MAX_COPIES,
             },
+            "copies": "the revealed tiles of every copy found are averaged",
             "channel": "mid (mean of all channels)",
             # hide gives each tile the most stages the cover has room for, down to this many;
             # the pilot is keyed with its run's length, so the receiver learns the count from it.
@@ -532,6 +569,22 @@ def keras_runner(cfg: Config, path: str, compiled: bool = False):
     except (ValueError, OSError) as exc:
         raise InputError(f"weights in {path} do not fit its config.yaml ({str(exc).splitlines()[0][:120]})") from None
     return KerasRunner(system, compiled=compiled)
+
+
+def average_copies(revealed: np.ndarray, tiles: int) -> np.ndarray:
+    """[copies * tiles, ...] revealed runs (copy-major) -> [tiles, ...]: each tile's copies averaged.
+
+    The copies sit in different stretches of the cover, so part of each one's error is its own,
+    and the mean has less of it (docs/whole_cover.md measures how much).
+    """
+    copies = len(revealed) // tiles
+    return revealed[: copies * tiles].reshape(copies, tiles, *revealed.shape[1:]).mean(axis=0)
+
+
+def check_copies(copies: int | None) -> None:
+    """An InputError unless ``copies`` is None (as many as fit) or 1..sync.MAX_COPIES (what a receiver looks for)."""
+    if copies is not None and not 1 <= copies <= sync.MAX_COPIES:
+        raise InputError(f"--copies must be in 1..{sync.MAX_COPIES}, got {copies}")
 
 
 def _as_float_image(img: np.ndarray) -> np.ndarray:

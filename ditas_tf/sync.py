@@ -21,6 +21,12 @@ Scheme ``pilot-run/v2`` (plain numpy):
   cut into the run), so padding or cutting audio outside the run, a gain, or a
   stereo/mono change move nothing. A peak that does not stand out of the
   correlation's noise means a wrong key or a file without a hidden image.
+* A cover with room for more than one run per tile gets *copies*: the image's
+  tiles again, each in its own run with its own pilot (copy c of tile j is
+  pilot number ``j + c * COPY_STRIDE``, so no tile number of another image
+  size ever matches it). The receiver looks for copy 1, 2, ... of tile 0 after
+  the tiles themselves and keeps each copy whose every tile it finds
+  (:func:`locate_runs`); a receiver of an earlier release finds copy 0 alone.
 * The hider never puts the pilot more than PILOT_UNDER_MODIFICATION_DB under
   its modification, so a loud modification does not drown it. The receiver
   leaves the pilot in: subtracting an estimate of it changed the revealed
@@ -63,6 +69,20 @@ ABSOLUTE_FLOOR_DB = -70.0
 PUBLIC_KEY = "ditas-public-pilot"
 # A peak must stand this many robust standard deviations above the correlation noise.
 MIN_PEAK_SCORE = 8.5
+# Copy c of tile j carries pilot number j + c * COPY_STRIDE: out of reach of any tile number.
+COPY_STRIDE = 1 << 32
+# The most copies of an image a receiver looks for (ditas_tf.stego.MAX_COPIES hides at most this many).
+MAX_COPIES = 8
+# A copy's pilots must peak at least this fraction of tile 0's own score: in a cover that is mostly
+# digital silence the correlation noise is underestimated and absent pilots score over
+# MIN_PEAK_SCORE; the copies really hidden peak about as high as tile 0 (tests/test_copies.py: all of
+# them are found after MP3 and Opus at 64 kbps).
+COPY_SCORE_RATIO = 0.4
+
+
+def run_pilot(run: int, tiles: int) -> int:
+    """Pilot number of run ``run`` of an image of ``tiles`` tiles: tile ``run % tiles`` of copy ``run // tiles``."""
+    return (run // tiles) * COPY_STRIDE + run % tiles
 
 
 def pilot(key: str | None, tile: int, length: int, version: int = 2) -> np.ndarray:
@@ -273,14 +293,22 @@ def locate_runs(
     max_stages: int,
     rate: int | None = None,
     stages: int | None = None,
+    max_copies: int = 1,
 ) -> tuple[int, np.ndarray, np.ndarray]:
-    """The stage count k the hider used, and each tile's run start and peak score (:func:`locate`).
+    """The stage count k the hider used, and each run's start and peak score (:func:`locate`).
 
     Tile 0's pilot is searched for every k in 1..``max_stages`` and the best
     peak gives k. When no version-2 pilot stands out, the version-1 pilot of a
     run of ``max_stages`` (or ``stages``) blocks is tried: containers of releases
     up to 4. ``stages``, when given, is the count the receiver asks for; the
     search still reports what the container carries.
+
+    With ``max_copies`` > 1, copies 1, 2, ... of the image (:func:`run_pilot`)
+    are looked for in turn, up to ``max_copies`` in all: a copy is kept when
+    every one of its tiles stands out (MIN_PEAK_SCORE, and COPY_SCORE_RATIO of
+    tile 0's score) and none of its runs overlaps a run already found; the
+    search stops at the first that fails. Starts and scores are then
+    copy-major: run r is tile r % tiles of copy r // tiles.
     """
     search = _Search(audio, max(max_stages, stages or 0) * block)
     best = (0, 2, (0.0, -np.inf))  # (k, version, tile 0's (start, score))
@@ -296,6 +324,19 @@ def locate_runs(
     k, version, first = best
     # Tile 0 was found by the search itself; the other tiles take its k and version.
     found = [first] + [search.peak(pilot(key, j, k * block, version), rate) for j in range(1, tiles)]
+    if version == 2:
+        floor = max(MIN_PEAK_SCORE, COPY_SCORE_RATIO * first[1])
+        for c in range(1, max_copies):
+            copy = []
+            for j in range(tiles):  # tile 0 first: a copy that is not there costs one search
+                start, score = search.peak(pilot(key, run_pilot(c * tiles + j, tiles), k * block), rate)
+                taken = np.array([f[0] for f in found + copy])
+                if score < floor or np.any(np.abs(taken - start) < k * block - 0.5):
+                    break
+                copy.append((start, score))
+            if len(copy) < tiles:
+                break
+            found += copy
     return k, np.array([f[0] for f in found]), np.array([f[1] for f in found])
 
 

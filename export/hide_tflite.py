@@ -5,7 +5,8 @@ The counterpart of reveal_tflite.py, for apps that hide on the phone: it runs
 ``tflite/hide_float32.tflite`` (or float16) with ai_edge_litert and never
 imports TensorFlow. Around the graph it uses ditas-tf's plain-numpy signal
 code (``ditas_tf/sync.py``, ``ditas_tf/masking.py``, ``ditas_tf/stego.py``):
-tiles, runs of the cover, the keyed pilot, the modification resampled to the
+tiles, runs of the cover (and copies of the image where the cover has room
+for them), the keyed pilot, the modification resampled to the
 cover's rate and added to every channel, no clipping. The container is 16-bit
 PCM WAV and reveals with ``ditas reveal`` or reveal_tflite.py.
 

@@ -10,7 +10,8 @@ translates:
   keyed pilot (scheme ``pilot-run/v2``: the pilot also tells how many stages the
   tile carries), sub-sample alignment;
 * ``ditas_tf/masking.py``: the STFT framing and mask that shape the pilot;
-* ``ditas_tf/stego.py`` (``reveal_array``): tiles assembled row-major, cropped to --size.
+* ``ditas_tf/stego.py`` (``reveal_array``): copies of the image, when the hider had room for them,
+  averaged tile by tile (``average_copies``); tiles assembled row-major, cropped to --size.
 
     python export/reveal_tflite.py CONTAINER_AUDIO --model export/default/tflite/reveal_float32.tflite \\
         --metadata export/default/metadata.json -o revealed.png [--key TEXT] [--size WxH]

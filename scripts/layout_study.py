@@ -105,7 +105,7 @@ class Covers:
             cover = load_mono(self.files[self.i % len(self.files)], steg.rate)
             self.i += 1
             try:
-                res = steg.hide_array(img, cover, steg.rate, placement="first")  # as measured (release 6)
+                res = steg.hide_array(img, cover, steg.rate, placement="first", copies=1)  # as measured (release 6)
             except InputError:
                 continue
             return steg.reveal_array(res.container, steg.rate, size=size)

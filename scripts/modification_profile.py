@@ -58,7 +58,9 @@ def main() -> None:
     boost, level, nmr = [], [], {"model": [], "shaped_noise": [], "white_noise": []}
     for img, clip in zip(images, clips):
         x = load_mono(clip, steg.rate).astype(np.float64)
-        res = steg.hide_array(eval_tile(load_image(img), steg.tile), x, steg.rate, placement="first")  # as measured
+        res = steg.hide_array(
+            eval_tile(load_image(img), steg.tile), x, steg.rate, placement="first", copies=1
+        )  # as measured
         s, k = int(res.starts[0]), res.stages
         cover = x[s : s + k * steg.block].reshape(k, steg.block)
         cont = res.container.reshape(-1)[s : s + k * steg.block].astype(np.float64).reshape(k, steg.block)

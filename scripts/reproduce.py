@@ -155,6 +155,8 @@ def evaluate(
         "eval",
         "--placement",
         "first",  # the paper places nothing; docs/REPRODUCTION.md was measured this way
+        "--copies",
+        "1",  # the paper hides an image once
         "--out",
         out,
         *(

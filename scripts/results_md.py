@@ -126,7 +126,8 @@ def main():
     w(
         "* **Span** figures are taken from the first modified sample to the last (the run of k x 4096 samples "
         "that carries the image, pilot included; k is the number of stages, as many as the cover has room "
-        "for); **file** figures over the whole clip, where untouched audio "
+        "for; where copies of the image sit in runs apart, the runs joined, without the untouched speech "
+        "between them); **file** figures over the whole clip, where untouched audio "
         "dilutes them. Only the span figures say whether the image can be heard.\n"
     )
     w("## Summary (mean over the set x cover groups)\n")

@@ -119,12 +119,14 @@ ARM_KEYS = ("psnr", "ssim", "worst_block_psnr", "span_snr_db", "span_pesq_wb", "
 
 def evaluate_arms(runs: list, max_images: int, **options) -> dict:
     """``ditas eval`` of run folders on the arms' pairs: ``max_images`` set14 and live1 secrets each,
-    in LJ002 clips and the TIMIT sample, after a 16-bit WAV round trip (no figures); ``options``
-    (``stages``, ``placement``) go to :func:`ditas_tf.evaluate.evaluate`."""
+    in LJ002 clips and the TIMIT sample, after a 16-bit WAV round trip (no figures), one copy per
+    pair as the arms were measured before hide made copies; ``options`` (``stages``, ``placement``,
+    ``copies``) go to :func:`ditas_tf.evaluate.evaluate`."""
     import tempfile
 
     from ditas_tf.evaluate import evaluate
 
+    options.setdefault("copies", 1)
     with tempfile.TemporaryDirectory() as tmp:
         return evaluate(
             runs,

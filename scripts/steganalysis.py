@@ -58,7 +58,7 @@ def examples(steg, clips, images, count, quality=None):
         k = steg.cfg.model.hide_stages or steg.cfg.model.stages
         tile = eval_tile(load_image(img), steg.tile)
         try:
-            res = steg.hide_array(tile, x, rate, stages=k)
+            res = steg.hide_array(tile, x, rate, stages=k, copies=1)  # one run per example
         except InputError:
             continue
         length = k * steg.block

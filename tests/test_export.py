@@ -281,13 +281,15 @@ def test_windows_of_a_container_with_fewer_stages_serve_c_k(tmp_path, exported):
     windows = np.load(tmp_path / "w3.npy")
     sm = tf.saved_model.load(os.path.join(out, "saved_model", "ditas", "3"))
     assert windows.shape[1] == sm.signatures["reveal"].structured_input_signature[1]["container_audio"].shape[1]
-    got = sm.signatures["reveal"](container_audio=tf.constant(windows))["revealed_stages"].numpy()[0, 2]
+    # Three-stage runs leave the clip room for copies: one row per copy, whose images average to reveal's.
+    assert len(windows) > 1 and f"carries {len(windows)} copies" in r.output
+    got = sm.signatures["reveal"](container_audio=tf.constant(windows))["revealed_stages"].numpy()[:, 2]
     from ditas_tf.audio import read_audio
     from ditas_tf.stego import Steganographer
 
     data, rate = read_audio(str(container))
     ref = Steganographer.load("default").reveal_array(data, rate)
-    np.testing.assert_allclose(np.clip(got, 0, 1), ref, atol=1e-4)
+    np.testing.assert_allclose(np.clip(got, 0, 1).mean(axis=0), ref, atol=1e-4)
 
 
 def steg_cfg_stages() -> int:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ditas_tf.audio import pcm16_roundtrip
-from ditas_tf.span import carrying_span, snr_db, span_metrics
+from ditas_tf.span import MIN_GAP_SECONDS, carrying_segments, carrying_span, snr_db, span_metrics
 
 
 def test_known_modification_gives_known_span_and_file_snr(speech_16k):
@@ -53,3 +53,33 @@ def test_nothing_changed_gives_an_empty_span(speech_16k):
     cover = speech_16k[:16000]
     m = span_metrics(cover, cover.copy(), with_pesq=False)
     assert m["span_seconds"] == 0 and m["span_snr_db"] == float("inf")
+
+
+def test_untouched_audio_between_two_runs_is_left_out_of_the_span(speech_16k):
+    cover = pcm16_roundtrip(speech_16k[: 16000 * 4]).astype(np.float64)
+    rng = np.random.default_rng(1)
+    runs = [(4000, 4000 + 8192), (40000, 40000 + 8192)]  # 1.7 s of untouched speech between them
+    container = cover.copy()
+    for a, b, snr in ((*runs[0], 20.0), (*runs[1], 30.0)):
+        noise = rng.standard_normal(b - a)
+        noise *= np.sqrt(np.sum(cover[a:b] ** 2) / np.sum(noise**2) / 10 ** (snr / 10))
+        container[a:b] += noise
+    m = span_metrics(cover, container)
+    assert carrying_segments(cover, container) == runs
+    assert m["span_segments"] == 2 and m["span_start_s"] == pytest.approx(0.25)
+    assert m["span_seconds"] == pytest.approx(2 * 8192 / 16000)
+    # The SNR over the two runs joined: their cover energy over their modification energy.
+    c = np.concatenate([cover[a:b] for a, b in runs])
+    e = np.concatenate([container[a:b] - cover[a:b] for a, b in runs])
+    assert m["span_snr_db"] == pytest.approx(10 * np.log10(np.sum(c**2) / np.sum(e**2)), abs=1e-9)
+    first_to_last = snr_db(cover[runs[0][0] : runs[1][1]], container[runs[0][0] : runs[1][1]])
+    assert m["span_snr_db"] < first_to_last - 1.0  # the gap would have flattered it
+    joined = np.concatenate([container[a:b] for a, b in runs])
+    assert m["span_pesq_wb"] == pytest.approx(span_metrics(c, joined)["span_pesq_wb"], abs=1e-6)
+    # A gap shorter than MIN_GAP_SECONDS does not split a run.
+    container[20000:20100] = cover[20000:20100]
+    assert len(carrying_segments(cover, container)) == 2
+    short = cover.copy()
+    short[1000:9000] += 0.01
+    short[9000 + int(MIN_GAP_SECONDS * 16000) - 1 : 12000] += 0.01
+    assert len(carrying_segments(cover, short)) == 1
