@@ -66,6 +66,9 @@ class ModelConfig:
         the ``spectral`` layout's cells read them as zero, so that the
         DC-blocking and rumble filters that files go through remove nothing
         the revealer needs.
+      mask_top_hz: the masked modification stops under this frequency (0 =
+        off; ``residual_masked``): the mask's STFT bins from it up are left
+        out, where a detector sees the modification most (docs/hiding_output.md).
       sample_rate: the rate the networks run at (must equal data.sample_rate).
       stft_frame_length: STFT window for the ``stft`` domain and Kreuk.
       stft_frame_step: STFT hop.
@@ -103,6 +106,7 @@ class ModelConfig:
     normalize_audio: bool = False
     lowpass_hz: float = 0.0
     highpass_hz: float = 0.0
+    mask_top_hz: float = 0.0
     sample_rate: int = 16000
     stft_frame_length: int = 128
     stft_frame_step: int = 64
@@ -424,6 +428,12 @@ class Config:
             raise ConfigError("model.spread needs model.hiding_output=residual_masked")
         elif m.highpass_hz:
             raise ConfigError("model.highpass_hz needs model.hiding_output=residual_masked")
+        elif m.mask_top_hz:
+            raise ConfigError("model.mask_top_hz needs model.hiding_output=residual_masked")
+        if m.mask_top_hz and not 2 * m.highpass_hz < m.mask_top_hz <= m.sample_rate / 2:
+            raise ConfigError(
+                f"model.mask_top_hz must be 0 or in ({2 * m.highpass_hz:.0f}, {m.sample_rate / 2:.0f}], got {m.mask_top_hz}"
+            )
         top = m.lowpass_hz if m.lowpass_hz > 0 else m.sample_rate / 2
         if not 0 <= m.highpass_hz < top / 2:
             raise ConfigError(f"model.highpass_hz must be in [0, {top / 2:.0f}), got {m.highpass_hz}")

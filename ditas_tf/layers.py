@@ -171,7 +171,7 @@ class MaskedResidual(keras.layers.Layer):
     With ``mode="phase"`` every bin of delta is first divided by its own
     magnitude, so that the mask alone sets the magnitudes; ``mode="bounded"``
     then lets the network move each magnitude within +-``bound_db`` of the mask; bins under
-    ``low_bin`` are left out of the modification. The DFTs are
+    ``low_bin``, and from ``high_bin`` up when it is not 0, are left out of the modification. The DFTs are
     constant matrix products and the framing is reshapes and slices, so the
     layer converts to TFLite builtin ops.
     """
@@ -184,6 +184,7 @@ class MaskedResidual(keras.layers.Layer):
         mode: str = "gain",
         bound_db: float = 6.0,
         low_bin: int = 0,
+        high_bin: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -193,10 +194,12 @@ class MaskedResidual(keras.layers.Layer):
         self.mode = mode
         self.bound_db = float(bound_db)
         self.low_bin = int(low_bin)
+        self.high_bin = int(high_bin)
         fwd, _ = masking.dft_matrices(self.frame_length)
         self._fwd = fwd.astype(np.float32)
-        # Bins under low_bin (model.highpass_hz) are dropped in the synthesis: no extra op.
-        self._inv = masking.synthesis(self.frame_length, self.low_bin).astype(np.float32)
+        # Bins under low_bin (model.highpass_hz) and from high_bin up (model.mask_top_hz) are dropped
+        # in the synthesis: no extra op.
+        self._inv = masking.synthesis(self.frame_length, self.low_bin, self.high_bin).astype(np.float32)
 
     def _spectrum(self, x):
         L = self.frame_length
@@ -245,6 +248,7 @@ class MaskedResidual(keras.layers.Layer):
             "mode": self.mode,
             "bound_db": self.bound_db,
             "low_bin": self.low_bin,
+            "high_bin": self.high_bin,
         }
 
 

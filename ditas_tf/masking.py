@@ -77,6 +77,18 @@ def first_bin(highpass_hz: float, rate: int, frame_length: int) -> int:
     return int(np.ceil(highpass_hz * frame_length / rate - 1e-9))
 
 
+def top_bin(top_hz: float, rate: int, frame_length: int) -> int:
+    """The first STFT bin at or above ``top_hz`` (0 when it is 0: no top): it and the bins above it carry nothing.
+
+    ``model.mask_top_hz`` keeps the modification out of the top of the speech band, where speech is
+    weak and bursty and a modification that fills the gaps between the bursts is easy to measure
+    (docs/hiding_output.md, "what a detector sees").
+    """
+    if top_hz <= 0:
+        return 0
+    return int(np.ceil(top_hz * frame_length / rate - 1e-9))
+
+
 def dft_matrices(frame_length: int) -> tuple[np.ndarray, np.ndarray]:
     """(forward [L, 2K], inverse [2K, L]) real DFT matrices, K = L/2 + 1 bins.
 
@@ -108,13 +120,17 @@ def analysis(frame_length: int, low_bin: int = 0) -> np.ndarray:
     return fwd
 
 
-def synthesis(frame_length: int, low_bin: int = 0) -> np.ndarray:
-    """The inverse DFT matrix of :func:`dft_matrices` with the rows of bins under ``low_bin`` zeroed."""
+def synthesis(frame_length: int, low_bin: int = 0, high_bin: int = 0) -> np.ndarray:
+    """The inverse DFT matrix of :func:`dft_matrices` with the rows of bins under ``low_bin`` zeroed,
+    and those from ``high_bin`` up when it is not 0."""
     _, inv = dft_matrices(frame_length)
     k = frame_length // 2 + 1
     inv = inv.copy()
     inv[:low_bin] = 0.0
     inv[k : k + low_bin] = 0.0
+    if high_bin:
+        inv[high_bin:k] = 0.0
+        inv[k + high_bin :] = 0.0
     return inv
 
 
@@ -171,12 +187,18 @@ def mask_gain(
     floor: float = MASK_FLOOR,
     spread_bins: int = 1,
     spread_frames: int = 1,
+    envelope_exponent: float = 0.0,
+    envelope_bins: int = 9,
 ) -> np.ndarray:
     """Per-bin gain (|C| + floor * rms|C|) ** exponent, [..., F, K], for blocks [..., N].
 
     ``spread_bins`` / ``spread_frames`` > 1 first smooth the cover's power over that many
     neighbouring bins / frames (a Hann kernel): a crude spreading of masking across frequency and
     time, measured by scripts/mask_calibration.py. The model's layer has no spreading.
+    ``envelope_exponent`` multiplies the gain by the cover's band envelope (its power smoothed over
+    ``envelope_bins`` bins, as a magnitude) to that power: with ``exponent + envelope_exponent = 1``
+    a band's modification rises and falls with the band's speech over time, while across the bins
+    of a band it keeps ``|C| ** exponent`` (scripts/mask_detectability.py).
     """
     fwd, _ = dft_matrices(frame_length)
     spec = frames(cover, frame_length) @ fwd
@@ -188,7 +210,11 @@ def mask_gain(
         power = _hann_smooth(power, spread_frames, -2)
     mag = np.sqrt(power + 1e-20)
     rms = np.sqrt(np.mean(mag**2, axis=(-2, -1), keepdims=True))
-    return (mag + floor * rms + 1e-12) ** exponent
+    gain = (mag + floor * rms + 1e-12) ** exponent
+    if envelope_exponent:
+        env = np.sqrt(_hann_smooth(power, envelope_bins, -1) + 1e-20)
+        gain = gain * (env + floor * rms + 1e-12) ** envelope_exponent
+    return gain
 
 
 def cover_limited_bits(cover: np.ndarray, modification: np.ndarray, frame_length: int = 256, bins: int = 96) -> float:
@@ -225,6 +251,9 @@ def shape(
     spread_bins: int = 1,
     spread_frames: int = 1,
     low_bin: int = 0,
+    high_bin: int = 0,
+    envelope_exponent: float = 0.0,
+    envelope_bins: int = 9,
 ) -> np.ndarray:
     """The modification ``delta`` [..., N] shaped by the cover's STFT magnitude (unscaled).
 
@@ -234,10 +263,20 @@ def shape(
     magnitudes and the network chooses the phases; ``mode="bounded"`` lets the
     network move each bin's magnitude too, but only within +-``bound_db`` of
     the mask (:func:`bounded_gain` of the bin's magnitude relative to delta's RMS).
-    Bins under ``low_bin`` (:func:`first_bin`) are left out of the result.
+    Bins under ``low_bin`` (:func:`first_bin`) are left out of the result, and with
+    ``high_bin`` (:func:`top_bin`) the bins from it up. ``envelope_exponent`` and ``envelope_bins``
+    are :func:`mask_gain`'s.
     """
     fwd, inv = dft_matrices(frame_length)
-    g = mask_gain(cover, exponent, frame_length, spread_bins=spread_bins, spread_frames=spread_frames)
+    g = mask_gain(
+        cover,
+        exponent,
+        frame_length,
+        spread_bins=spread_bins,
+        spread_frames=spread_frames,
+        envelope_exponent=envelope_exponent,
+        envelope_bins=envelope_bins,
+    )
     spec = frames(delta, frame_length) @ fwd
     if mode in ("phase", "bounded"):
         k = frame_length // 2 + 1
@@ -248,7 +287,7 @@ def shape(
         if mode == "bounded":
             g = g * bounded_gain(floored / (rms + 1e-12), bound_db)
     spec = spec * np.concatenate([g, g], axis=-1)
-    return overlap_add(spec @ synthesis(frame_length, low_bin))
+    return overlap_add(spec @ synthesis(frame_length, low_bin, high_bin))
 
 
 def masked_modification(
@@ -262,9 +301,25 @@ def masked_modification(
     spread_bins: int = 1,
     spread_frames: int = 1,
     low_bin: int = 0,
+    high_bin: int = 0,
+    envelope_exponent: float = 0.0,
+    envelope_bins: int = 9,
 ) -> np.ndarray:
     """Shaped modification rescaled to sit exactly ``snr_db`` under each block [..., N]."""
-    m = shape(delta, cover, exponent, frame_length, mode, bound_db, spread_bins, spread_frames, low_bin)
+    m = shape(
+        delta,
+        cover,
+        exponent,
+        frame_length,
+        mode,
+        bound_db,
+        spread_bins,
+        spread_frames,
+        low_bin,
+        high_bin,
+        envelope_exponent,
+        envelope_bins,
+    )
     cover_rms = np.sqrt(np.mean(cover**2, axis=-1, keepdims=True))
     m_rms = np.sqrt(np.mean(m**2, axis=-1, keepdims=True) + 1e-24)
     return m * (10.0 ** (-snr_db / 20.0) * cover_rms / m_rms)

@@ -56,7 +56,7 @@ from ditas_tf.layers import (
     TakeChannel,
     TrainingChannel,
 )
-from ditas_tf.masking import first_bin, spectral_grid
+from ditas_tf.masking import first_bin, spectral_grid, top_bin
 
 DITAS_VARIANTS = ("M", "M-E", "M-D", "M-ED", "S")
 
@@ -231,6 +231,7 @@ def _make_container(cfg: ModelConfig, cover_net, out, i: int):
             cfg.mask_mode,
             cfg.mask_bound_db,
             _low_bin(cfg, cfg.mask_frame_length),
+            top_bin(cfg.mask_top_hz, cfg.sample_rate, cfg.mask_frame_length),
             name=f"masked_residual_{i}",
         )([cover_net, out])
     return FixedSNRResidual(cfg.target_snr_db, name=f"fixed_snr_{i}")([cover_net, out])

@@ -85,6 +85,11 @@ def figure(rep: dict, path: str) -> None:
         label = f"{e['model']}, k = {pts[0]['stages']}..{pts[-1]['stages']} stages ({e['pairs_per_point']} pairs)"
         for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
             ax.plot([p[key] for p in pts], [p["psnr"] for p in pts], ".-", c="C0", alpha=0.5, label=label)
+        cp = (e.get("copies") or {}).get("points")
+        if cp:  # the same model with copies in long covers (docs/whole_cover.md)
+            label = f"{e['model']}, {cp[0]['copies']}..{cp[-1]['copies']} copies ({e['copies']['pairs_per_point']} pairs, joined covers)"
+            for ax, key in zip(axes, ("span_pesq_wb", "span_snr_db")):
+                ax.plot([p[key] for p in cp], [p["psnr"] for p in cp], "s--", c="C0", ms=3, alpha=0.5, label=label)
     axes[1].scatter(paper_snr_on_timit(), PAPER_PSNR, marker="*", s=150, c="k", label="paper DITAS-M-ED (TIMIT)")
     axes[0].axvline(3.5, ls=":", c="grey")
     axes[0].set(xlabel="span PESQ-WB", ylabel="revealed PSNR (dB)", title="PSNR against audibility")
@@ -132,9 +137,9 @@ def main():
     )
     w("## Summary (mean over the set x cover groups)\n")
     w(
-        "| model | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB | PSNR (dB) | SSIM | MS-SSIM | worst 16x16 block (dB) | stages used (mean) | pairs (skipped) |"
+        "| model | span SNR (dB) | span PESQ-WB | file SNR (dB) | file PESQ-WB | PSNR (dB) | SSIM | MS-SSIM | worst 16x16 block (dB) | stages used (mean) | copies (mean) | pairs (skipped) |"
     )
-    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, m in rep["models"].items():
         g = {
             k: group_mean(m, k)
@@ -148,12 +153,13 @@ def main():
                 "ms_ssim",
                 "worst_block_psnr",
                 "hidden_stages",
+                "copies",
             )
         }
         w(
             f"| `{name}` | {g['span_snr_db']:.2f} | {g['span_pesq_wb']:.2f} | {g['file_snr_db']:.2f} | "
             f"{g['file_pesq_wb']:.2f} | {g['psnr']:.2f} | {g['ssim']:.3f} | {g['ms_ssim']:.3f} | "
-            f"{g['worst_block_psnr']:.2f} | {g['hidden_stages']:.2f} of {m['stages']} | "
+            f"{g['worst_block_psnr']:.2f} | {g['hidden_stages']:.2f} of {m['stages']} | {g['copies']:.2f} | "
             f"{m['overall']['count']} ({len(m['skipped'])}) |"
         )
     w("")
@@ -176,7 +182,8 @@ def main():
             f"Circles: the models above, measured on all pairs. Crosses: the short exploratory runs of "
             f"docs/hiding_output.md (8 pairs each, a few hundred steps: early points of their curves); plus signs: "
             f"its equal-budget fine-tuning arms (set14 and live1 secrets only, mean over pairs). The line is the "
-            f"shipped model hiding with k = 3..10 stages (docs/whole_cover.md: the same 32 kinds of pair). The star is the "
+            f"shipped model hiding with k = 3..10 stages (docs/whole_cover.md: the same 32 kinds of pair), the dashed "
+            f"one with 1..8 copies of each image in covers of five LJ002 clips joined. The star is the "
             f"paper's DITAS-M-ED on TIMIT (container MSE {PAPER_MSE:g}, {PAPER_PSNR} dB), its SNR computed on our "
             f"TIMIT sample's carrying run: {paper_snr_on_timit():.1f} dB, a container louder than the cover; the "
             f"paper gives no PESQ.\n"

@@ -16,16 +16,18 @@ def test_exponent_zero_is_perfect_reconstruction(speech_16k):
     np.testing.assert_allclose(masking.shape(delta, cover, 0.0), delta, atol=1e-10)
 
 
-@pytest.mark.parametrize("mode,low_bin", [("gain", 0), ("phase", 0), ("bounded", 0), ("bounded", 3)])
-def test_keras_layer_equals_numpy_reference(speech_16k, mode, low_bin):
+@pytest.mark.parametrize(
+    "mode,low_bin,high_bin", [("gain", 0, 0), ("phase", 0, 0), ("bounded", 0, 0), ("bounded", 3, 0), ("bounded", 3, 80)]
+)
+def test_keras_layer_equals_numpy_reference(speech_16k, mode, low_bin, high_bin):
     from ditas_tf.layers import MaskedResidual
 
     cover = _blocks(speech_16k).astype(np.float32)
     delta = np.random.default_rng(1).standard_normal(cover.shape).astype(np.float32)
-    layer = MaskedResidual(18.0, 0.5, 256, mode, low_bin=low_bin)
+    layer = MaskedResidual(18.0, 0.5, 256, mode, low_bin=low_bin, high_bin=high_bin)
     got = layer([cover.reshape(-1, 64, 64, 1), delta.reshape(-1, 64, 64, 1)]).numpy().reshape(cover.shape)
     ref = cover + masking.masked_modification(
-        delta.astype(np.float64), cover.astype(np.float64), 0.5, 18.0, mode=mode, low_bin=low_bin
+        delta.astype(np.float64), cover.astype(np.float64), 0.5, 18.0, mode=mode, low_bin=low_bin, high_bin=high_bin
     )
     assert np.max(np.abs(got - ref)) < 1e-6
     # Exactly 18 dB under every block.
@@ -171,3 +173,46 @@ def test_highpass_keeps_the_modification_out_of_the_low_band(speech_16k):
     with_cut, without = lost(masking.first_bin(150.0, 16000, 256)), lost(0)
     assert with_cut < 10 ** (-25 / 10), with_cut  # it takes under -25 dB of the modification
     assert without > 10 ** (5 / 10) * with_cut, (without, with_cut)  # at least 5 dB less than without the cut
+
+
+def test_mask_top_leaves_the_top_band_untouched(speech_16k):
+    """With model.mask_top_hz = 5 kHz the modification has no energy from bin 80 up (a 5 kHz cut at
+    62.5 Hz per bin), and the config refuses a top under twice the high-pass."""
+    from ditas_tf.config import ConfigError, load_config
+
+    assert masking.top_bin(0.0, 16000, 256) == 0 and masking.top_bin(5000.0, 16000, 256) == 80
+    cover = _blocks(speech_16k, 4)
+    delta = np.random.default_rng(6).standard_normal(cover.shape)
+    m = masking.masked_modification(delta, cover, 0.5, 20.0, mode="bounded", bound_db=10.0, high_bin=80)
+    fwd, _ = masking.dft_matrices(256)
+    s = masking.frames(m, 256) @ fwd
+    power = s[..., :129] ** 2 + s[..., 129:] ** 2
+    # The sqrt-Hann window leaks a little past the cut (zeroed bins, then overlap-add): from 5.2 kHz
+    # up, more than 40 dB under the modification's total.
+    assert np.sum(power[..., 83:]) < 1e-4 * np.sum(power), np.sum(power[..., 83:]) / np.sum(power)
+    assert np.sum(power[..., :80]) > 0.99 * np.sum(power)
+    cfg = load_config(["cpu10_spectral"], ["model.highpass_hz=150", "model.mask_top_hz=5000"])
+    assert cfg.model.mask_top_hz == 5000
+    with pytest.raises(ConfigError, match="model.mask_top_hz must be 0 or in"):
+        load_config(["cpu10_spectral"], ["model.highpass_hz=150", "model.mask_top_hz=200"])
+
+
+def test_band_envelope_makes_each_band_follow_the_speech_in_time(speech_16k):
+    """|C|^0.5 alone moves a band's modification with half the band's level (in log energy, slope
+    about 0.5): it fills the quiet gaps. Times the band envelope^0.5 (masking.mask_gain's
+    envelope_exponent), the slope is about 1: the band's modification rises and falls with it."""
+    cover = _blocks(speech_16k, 10)
+    delta = np.random.default_rng(7).standard_normal(cover.shape)
+    fwd, _ = masking.dft_matrices(256)
+
+    def band_log_energy(x):
+        s = masking.frames(x, 256) @ fwd
+        p = s[..., 8:96] ** 2 + s[..., 137:225] ** 2  # 0.5-6 kHz
+        return np.log(p.reshape(*p.shape[:-1], 11, 8).sum(-1) + 1e-20).reshape(-1)
+
+    c = band_log_energy(cover)
+    slopes = {}
+    for env in (0.0, 0.5):
+        m = masking.masked_modification(delta, cover, 0.5, 20.0, envelope_exponent=env, envelope_bins=9)
+        slopes[env] = np.polyfit(c, band_log_energy(m), 1)[0]
+    assert 0.35 < slopes[0.0] < 0.65 and 0.85 < slopes[0.5] < 1.15, slopes
