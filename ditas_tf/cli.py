@@ -432,7 +432,8 @@ def eval_cmd(models, images, audio, audio_select, out_dir, stages, no_wav, max_i
         click.echo(
             f"{name}: PSNR {o['psnr']:.2f} dB, SSIM {o['ssim']:.4f}, MS-SSIM {o['ms_ssim']:.4f}, "
             f"span SNR {o['span_snr_db']:.2f} dB, span PESQ-WB {o['span_pesq_wb']:.3f} "
-            f"(whole file: {o['file_snr_db']:.2f} dB, {o['file_pesq_wb']:.3f}), skipped {len(m['skipped'])}"
+            f"(whole file: {o['file_snr_db']:.2f} dB, {o['file_pesq_wb']:.3f}), copies {o['copies']:.2f}, "
+            f"skipped {len(m['skipped'])}"
         )
     click.echo(f"wrote {out_dir}/metrics.json, table.md and figures")
 
