@@ -1,7 +1,7 @@
 """Would the tests notice a broken model? Zero every revealing_stage_i weight of the shipped
 default, repackage it (weights and LiteRT graphs), run the test suite against it, restore.
 
-    python scripts/check_broken_model.py [pytest args, default: tests -q -p no:cacheprovider -k 'promises or stego or litert or sync']
+    python scripts/check_broken_model.py [pytest args, default: tests -q -p no:cacheprovider -k 'promises or stego or litert or sync or copies']
 
 Prints the failing tests. The shipped folder is restored from a backup in every case.
 """
@@ -23,7 +23,7 @@ def main() -> None:
     from ditas_tf.export_lib import package_graphs
     from ditas_tf.networks import build_system
 
-    args = sys.argv[1:] or ["tests", "-q", "-p", "no:cacheprovider", "-k", "promises or stego or litert or sync"]
+    args = sys.argv[1:] or ["tests", "-q", "-p", "no:cacheprovider", "-k", "promises or stego or litert or sync or copies"]
     backup = tempfile.mkdtemp(prefix="ditas-shipped-")
     shutil.copytree(SHIPPED, os.path.join(backup, "default"))
     try:
