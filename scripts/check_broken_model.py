@@ -23,7 +23,14 @@ def main() -> None:
     from ditas_tf.export_lib import package_graphs
     from ditas_tf.networks import build_system
 
-    args = sys.argv[1:] or ["tests", "-q", "-p", "no:cacheprovider", "-k", "promises or stego or litert or sync or copies"]
+    args = sys.argv[1:] or [
+        "tests",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "promises or stego or litert or sync or copies",
+    ]
     backup = tempfile.mkdtemp(prefix="ditas-shipped-")
     shutil.copytree(SHIPPED, os.path.join(backup, "default"))
     try:
