@@ -46,9 +46,10 @@ MAX_SIDE = 16384
 MIN_AUTO_STAGES = 3
 # Where hide puts each tile's run: where its modification is least audible, or the first runs that fit.
 PLACEMENTS = ("least-audible", "first")
-# The most cover slots hide scores for placement (each t of them cost one run of the hiding graph);
-# a longer cover is placed in time order (docs/placement.md).
-MAX_SCORED_SLOTS = 64
+# The most cover slots hide scores for placement (each t of them cost one run of the hiding graph):
+# 160 slots, 41 s, so that copies in a long cover go where they are least audible too
+# (docs/whole_cover.md); a longer cover is placed in time order (docs/placement.md).
+MAX_SCORED_SLOTS = 160
 # The most copies of the image hide makes on its own (docs/whole_cover.md: what each one buys).
 MAX_COPIES = 4
 PEAK = 32767.0 / 32768.0
