@@ -267,8 +267,8 @@ def _markdown(r: dict) -> str:
                 f"* {MAX_COPIES} copies reveal {cap['psnr'] - one['psnr']:+.2f} dB over one "
                 f"({one['psnr']:.2f} -> {cap['psnr']:.2f} dB) and lift the worst block by "
                 f"{cap['worst_block_psnr'] - one['worst_block_psnr']:+.2f} dB, at the same span SNR; the span's "
-                f"PESQ-WB moves by {cap['span_pesq_wb'] - one['span_pesq_wb']:+.2f}: more of the speech carries "
-                "the image, and not all of it masks as well as the first stretch.",
+                f"PESQ-WB moves by {cap['span_pesq_wb'] - one['span_pesq_wb']:+.2f} (`ditas hide` places every "
+                "copy where its modification is least audible, in covers of up to 41 s: `stego.MAX_SCORED_SLOTS`).",
                 "* The copies' errors are only partly independent (the same network hides the same image), so "
                 "the gain flattens" + flattens,
             ]
