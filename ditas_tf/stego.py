@@ -312,9 +312,9 @@ class Steganographer:
         else:
             raise InputError("could not place the image so that a receiver finds it in this cover; try another cover")
         # The span: the runs themselves, joined (span_lib: untouched audio between them is left out).
-        length = k * self.block
-        cover16 = np.concatenate([mid16[s : s + length] for s in np.sort(starts)])
-        snr = span_lib.snr_db(cover16, cover16 + np.concatenate([mod16[s : s + length] for s in np.sort(starts)]))
+        carried = np.concatenate([np.arange(s, s + k * self.block) for s in np.sort(starts)])
+        cover16 = mid16[carried]
+        snr = span_lib.snr_db(cover16, cover16 + mod16[carried])
         snr_file = span_lib.snr_db(cover2d, container / gain)
         hint = "" if (w, h) == (n, n) else f"--size {w}x{h}"
         return HideResult(
