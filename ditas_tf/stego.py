@@ -10,7 +10,7 @@ cover's rate, channels and length. If the result would clip, the whole file is
 scaled down (the revealer normalises each block, so a gain does not matter).
 
 A cover with room for more runs than the image has tiles carries *copies* of
-the image, up to MAX_COPIES: each in its own cover, so its revealing error is
+the image, up to MAX_COPIES: each in its own stretch of the cover, so its revealing error is
 partly its own, and the receiver averages the copies it finds
 (docs/whole_cover.md measures what each copy buys).
 """
